@@ -1,0 +1,1 @@
+"""Host-side checks of a .tflite model: inspect, delegate compatibility, evaluate."""
