@@ -7,8 +7,11 @@ so inspecting or running a ``.tflite`` never pays for a TensorFlow import.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+import tempfile
 import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -21,11 +24,45 @@ def tf():
     """TensorFlow, imported on first use with legacy Keras selected."""
     if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_native_stderr():
         warnings.simplefilter("ignore")
         import tensorflow as tensorflow_module
+
+        # Kernel registration writes its own start-up lines on first use; do it while quiet.
+        tensorflow_module.constant(0)
     tensorflow_module.get_logger().setLevel("ERROR")
     return tensorflow_module
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hide the lines TensorFlow's C++ runtime prints at import (CUDA probing, oneDNN notes).
+
+    They are written to file descriptor 2 before absl logging starts, so TF_CPP_MIN_LOG_LEVEL
+    cannot stop them. Kept with --debug (MOBILEKIT_DEBUG=1); replayed if the import fails.
+    """
+    if os.environ.get("MOBILEKIT_DEBUG") not in (None, "", "0"):
+        yield
+        return
+    try:
+        saved_fd = os.dup(2)
+    except OSError:  # no usable stderr (daemonised): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved_fd, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
 
 
 @functools.lru_cache(maxsize=None)
