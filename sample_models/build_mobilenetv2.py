@@ -1,14 +1,13 @@
 """Build the MobileNetV2 sample: MobileNetV2(alpha=0.35) at 96x96, trained briefly on generated shapes.
 
 No download: ``weights=None`` and a synthetic four-class dataset (circle, square, triangle, cross
-drawn in random colours, sizes and places on a random gradient). BatchNorm momentum is set to 0.9
+drawn in random colours, sizes and places on a random flat background). BatchNorm momentum is set to 0.9
 because the Keras default of 0.999 leaves the moving statistics near their initial values after a
 short training, which makes the inference model useless.
 
 Writes, beside this file:
   mobilenetv2_035_96.keras   the trained tf_keras model (input (96, 96, 3) float32 in [-1, 1])
-  shapes_train.npz           not written (regenerate with --write-train); fine-tuning recipes call
-                             `generate_shapes` through `shapes_data.py:train_set`
+  shapes_train.npz           x, y: the training split (fine-tuning recipes use it)
   shapes_val.npz / shapes_eval.npz   x, y
   shapes_calibration.npz     x: representative samples for int8 calibration
 
@@ -44,9 +43,8 @@ def build_model(k):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--train-samples", type=int, default=1600)
-    parser.add_argument("--write-train", action="store_true")
     args = parser.parse_args(argv)
 
     k = keras()
@@ -64,8 +62,7 @@ def main(argv=None):
     inference_model.set_weights(model.get_weights())
     args.out.mkdir(parents=True, exist_ok=True)
     inference_model.save(args.out / "mobilenetv2_035_96.keras")
-    if args.write_train:
-        np.savez_compressed(args.out / "shapes_train.npz", x=x_train, y=y_train)
+    np.savez_compressed(args.out / "shapes_train.npz", x=x_train, y=y_train)
     np.savez_compressed(args.out / "shapes_val.npz", x=x_val, y=y_val)
     np.savez_compressed(args.out / "shapes_eval.npz", x=x_eval, y=y_eval)
     np.savez_compressed(args.out / "shapes_calibration.npz", x=x_train[:100])

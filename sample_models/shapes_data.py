@@ -1,5 +1,8 @@
 """A synthetic four-class image dataset (circle, square, triangle, cross), made on the spot.
 
+Flat colours (a random background, a random shape colour, in random places and sizes): the task
+stays one of shape, not colour, and the saved splits compress to a few KiB an image.
+
 Deterministic for a seed. Images are float32 in [-1, 1] (MobileNetV2's input range), 96x96x3.
 `train_set()` is a `file.py:function` data source: `--train sample_models/shapes_data.py:train_set`.
 """
@@ -16,11 +19,8 @@ def generate_shapes(count: int, *, size: int = 96, seed: int = 0):
     images = np.empty((count, size, size, 3), dtype=np.float32)
     labels = rng.integers(0, len(CLASSES), size=count)
     for index, label in enumerate(labels):
-        # Background: a gentle gradient between two random colours, in a random direction.
-        angle = rng.uniform(0, 2 * np.pi)
-        ramp = ((np.cos(angle) * xx + np.sin(angle) * yy) / (size * 1.5) + 0.5)[..., None]
-        colour_a, colour_b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-        image = colour_a * (1 - ramp) + colour_b * ramp
+        colour_a = np.round(rng.uniform(0, 1, 3) * 8) / 8
+        image = np.broadcast_to(colour_a, (size, size, 3))
         centre_x, centre_y = rng.uniform(size * 0.3, size * 0.7, 2)
         radius = rng.uniform(size * 0.15, size * 0.3)
         dx, dy = xx - centre_x, yy - centre_y
@@ -33,7 +33,7 @@ def generate_shapes(count: int, *, size: int = 96, seed: int = 0):
         else:
             arm = radius * 0.3
             mask = ((np.abs(dx) <= arm) & (np.abs(dy) <= radius)) | ((np.abs(dy) <= arm) & (np.abs(dx) <= radius))
-        shape_colour = 1.0 - colour_a if rng.random() < 0.5 else rng.uniform(0, 1, 3)
+        shape_colour = 1.0 - colour_a if rng.random() < 0.5 else np.round(rng.uniform(0, 1, 3) * 8) / 8
         image = np.where(mask[..., None], shape_colour, image)
         images[index] = image * 2.0 - 1.0
     return images, labels.astype(np.int64)
