@@ -1,0 +1,1 @@
+"""Benchmarking: the request/result protocol, statistics, runners (host and phone) and `bench()`."""
