@@ -120,3 +120,18 @@ def test_invalid_record_is_not_written(tmp_path):
 def test_relative_paths_resolve_against_the_request_folder(tmp_path):
     assert protocol.resolve_path("m.tflite", tmp_path) == tmp_path / "m.tflite"
     assert protocol.resolve_path("/abs/m.tflite", tmp_path) == Path("/abs/m.tflite")
+
+
+def test_long_sample_arrays_are_checked_item_by_item(tmp_path):
+    data = json.loads((FIXTURES / "results" / "ok_host.json").read_text())
+    data["timing"]["samples_ns"] = list(range(1, 200_001))
+    path = tmp_path / "result.json"
+    protocol.save_result(data, path)
+    assert len(protocol.load_result(path).timing.samples_ns) == 200_000
+    for bad in (-5, 1.5, True, "7"):
+        data["timing"]["samples_ns"][150_000] = bad
+        with pytest.raises(ProtocolError, match=r"timing\.samples_ns\.150000"):
+            protocol.validate("result", data)
+    data["timing"]["samples_ns"] = [1, -5]  # short arrays go through the schema itself
+    with pytest.raises(ProtocolError, match=r"timing\.samples_ns\.1"):
+        protocol.validate("result", data)
