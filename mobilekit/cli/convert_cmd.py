@@ -1,0 +1,85 @@
+"""`mobilekit convert`: a Keras model to .tflite in one of five modes, with its model card."""
+from __future__ import annotations
+
+import click
+
+from ..convert.core import DEFAULT_CALIBRATION_SAMPLES, IO_TYPES, QUANTIZE_MODES
+from ..data.loaders import NORMALIZE_CHOICES
+from ._common import echo_json, run_command
+
+
+@click.command("convert")
+@click.argument("model", metavar="MODEL")
+@click.option("-o", "--output", required=True, metavar="OUT.tflite",
+              help="Where to write the model; the model card goes beside it as OUT.json.")
+@click.option("--quantize", type=click.Choice(QUANTIZE_MODES), default="none", show_default=True,
+              help="none = float32; fp16 = float16 weights; dynamic = int8 weights, float "
+                   "activations; int8 = full integer (needs --calibration); int16x8 = int16 "
+                   "activations, int8 weights (needs --calibration).")
+@click.option("--calibration", metavar="DATA",
+              help="Representative inputs for int8/int16x8: .npz (x, or a single array), .npy, "
+                   "an image folder, or module:function / file.py:function returning an iterable "
+                   "of arrays or a tf.data.Dataset.")
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=None, metavar="N",
+              help=f"Use the first N calibration samples [default: {DEFAULT_CALIBRATION_SAMPLES}].")
+@click.option("--io-type", type=click.Choice(IO_TYPES), default="float32", show_default=True,
+              help="dtype of an int8 model's inputs and outputs (int8/uint8 for integer-only "
+                   "pipelines; float32 keeps a float interface).")
+@click.option("--normalize", type=click.Choice(NORMALIZE_CHOICES), default=None,
+              help="Image folders only: pixel scaling. 0-1 = /255 (default), -1-1 = /127.5-1, "
+                   "imagenet = ImageNet mean/std, none = raw 0..255. Arrays are used as stored.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
+@run_command
+def convert_command(model, output, quantize, calibration, calibration_samples, io_type, normalize,
+                    as_json):
+    """Convert a Keras model (.keras from Keras 2 or 3, .h5, or a SavedModel folder) to .tflite.
+
+    Writes OUT.tflite and the model card OUT.json: source model and sha256, mode, sizes (raw and
+    gzip), input/output tensors with quantization, op histogram, weight sparsity, calibration
+    sample count, conversion time and tool versions.
+
+    \b
+    Example:
+      mobilekit convert sample_models/digits_cnn.keras -o out/digits_fp32.tflite
+      mobilekit convert sample_models/digits_cnn.keras -o out/digits_int8.tflite \\
+          --quantize int8 --calibration sample_models/digits_calibration.npz
+      mobilekit convert model.keras -o model_int8.tflite --quantize int8 \\
+          --calibration images/ --normalize -1-1 --io-type uint8
+    """
+    from ..convert import convert
+
+    result = convert(model, output, quantize=quantize, calibration=calibration,
+                     calibration_samples=calibration_samples, io_type=io_type, normalize=normalize)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(format_convert(result))
+
+
+def format_convert(result) -> str:
+    def tensors(records):
+        return "; ".join(f"{t['name']} {'x'.join(str(d) if d >= 0 else '?' for d in t['shape_signature'])} "
+                         f"{t['dtype']}" + (f" (scale {t['quantization']['scale']:.4g}, zero point "
+                                            f"{t['quantization']['zero_point']})"
+                                            if t["quantization"] and "scale" in t["quantization"] else "")
+                         for t in records)
+
+    sparsity = result.weight_sparsity
+    mode = result.quantize + (f" (io {result.io_type})" if result.quantize == "int8" else "")
+    rows = [
+        ("mode", mode),
+        ("source", f"{result.source_model}" + (f" (sha256 {result.source_sha256[:12]})"
+                                                if result.source_sha256 else "")),
+        ("size", f"{result.model_size_bytes:,} bytes ({result.model_size_gzip_bytes:,} gzip)"),
+        ("inputs", tensors(result.inputs)),
+        ("outputs", tensors(result.outputs)),
+        ("ops", ", ".join(f"{name} x{count}" for name, count in result.op_histogram.items())),
+        ("weights", f"{sparsity['weights_total']:,} ({100 * sparsity['zero_fraction']:.1f}% zero)"),
+    ]
+    if result.calibration_samples is not None:
+        rows.append(("calibration", f"{result.calibration_samples} samples from {result.calibration_source}"))
+    rows.append(("time", f"{result.conversion_time_s:.2f} s converting, {result.total_time_s:.2f} s total"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"Wrote {result.output_path} and its model card {result.model_card_path}"]
+    lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Loading the models convert and evaluate accept: Keras 2 and Keras 3 ``.keras``, ``.h5``, SavedModel.
+
+A ``.keras`` file records the Keras version that wrote it; Keras 3 files cannot be read by tf_keras,
+so they load with Keras 3 (``_compat.keras3``) and convert through the same TFLite converter.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from pathlib import Path
+
+from ..errors import ModelError
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    kind: str              # "tf_keras", "keras3", "saved_model"
+    source: str            # path or a description of an in-memory model
+    path: Path | None
+    model: object = None   # the Keras model (None for a SavedModel directory)
+
+    def input_shapes(self) -> list[tuple]:
+        """Input shapes including the batch dimension (None where free)."""
+        if self.kind == "saved_model":
+            return _saved_model_input_shapes(self.path)
+        return [tuple(None if d is None else int(d) for d in tuple(tensor.shape))
+                for tensor in self.model.inputs]
+
+
+def check_model_path(path) -> tuple[Path, str]:
+    """Cheap checks before TensorFlow is imported: exists, and a kind of file convert can read."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelError(f"model not found: {path}")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelError(f"{path} is a folder without saved_model.pb, so not a SavedModel",
+                             hint="give a .keras or .h5 file, or a SavedModel folder")
+        return path, "saved_model"
+    suffix = path.suffix.lower()
+    head = path.read_bytes()[:8]
+    if suffix == ".tflite" or head[4:8] == b"TFL3":
+        raise ModelError(f"{path} is already a .tflite model",
+                         hint="convert takes a Keras model (.keras, .h5) or a SavedModel folder")
+    if suffix == ".keras":
+        if head[:4] != b"PK\x03\x04":
+            raise ModelError(f"{path} is not a Keras model (a .keras file is a zip archive)",
+                             hint="save the model with model.save('model.keras')")
+        return path, _keras_file_kind(path)
+    if suffix in (".h5", ".hdf5"):
+        if head != b"\x89HDF\r\n\x1a\n":
+            raise ModelError(f"{path} is not a Keras model (not an HDF5 file)",
+                             hint="save the model with model.save('model.h5')")
+        return path, "tf_keras"
+    raise ModelError(f"{path} is not a model convert can read (suffix {suffix or 'none'})",
+                     hint="give a .keras or .h5 file, or a SavedModel folder")
+
+
+def _keras_file_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names:
+                raise ModelError(f"{path} is a zip archive without config.json, so not a Keras model")
+            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in names else {}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable Keras model: {exc}") from None
+    version = str(metadata.get("keras_version", ""))
+    return "keras3" if version.startswith("3") else "tf_keras"
+
+
+def load_model(model) -> LoadedModel:
+    """A path or an in-memory Keras model -> LoadedModel; ModelError when it cannot be loaded."""
+    if not isinstance(model, (str, Path)):
+        if not hasattr(model, "inputs") or not hasattr(model, "predict"):
+            raise ModelError(f"expected a model path or a Keras model, got {type(model).__name__}")
+        kind = "keras3" if type(model).__module__.startswith("keras.") else "tf_keras"
+        return LoadedModel(kind=kind, source=f"<in-memory {type(model).__name__} "
+                                             f"{getattr(model, 'name', '')}>".replace(" >", ">"),
+                           path=None, model=model)
+    path, kind = check_model_path(model)
+    if kind == "saved_model":
+        return LoadedModel(kind=kind, source=str(path), path=path)
+    if kind == "keras3":
+        from .._compat import keras3, tf
+
+        tf()
+        module = keras3()
+        if module is None:
+            raise ModelError(f"{path} was saved by Keras 3, which is not installed",
+                             hint="pip install 'keras>=3'")
+    else:
+        from .._compat import keras
+
+        module = keras()
+    try:
+        loaded = module.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for bad files and custom layers
+        raise ModelError(f"cannot load {path} as a Keras model: {_last_line(exc)}",
+                         hint="custom layers must be importable; re-save with model.save()") from None
+    return LoadedModel(kind=kind, source=str(path), path=path, model=loaded)
+
+
+def _saved_model_input_shapes(path) -> list[tuple]:
+    from .._compat import tf
+
+    try:
+        loaded = tf().saved_model.load(str(path))
+        signature = loaded.signatures["serving_default"]
+    except Exception as exc:
+        raise ModelError(f"cannot read the serving signature of SavedModel {path}: {_last_line(exc)}") from None
+    specs = signature.structured_input_signature[1]
+    return [tuple(None if d is None else int(d) for d in specs[name].shape.as_list())
+            for name in sorted(specs)]
+
+
+def _last_line(exc) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__

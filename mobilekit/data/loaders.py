@@ -1,0 +1,406 @@
+"""Readers for every data source mobilekit accepts, with validation that names what is wrong.
+
+Sources: an ``.npz`` (``x`` and ``y``; a single-array ``.npz`` for unlabelled samples), an ``.npy``,
+a folder of images (one subfolder per class when labels are needed), or ``module:function`` /
+``file.py:function`` returning an iterable of arrays or a ``tf.data.Dataset``.
+
+Arrays from files and callables are used exactly as stored. Image pixels are resized to the
+model's input and scaled by ``normalize`` (default ``"0-1"``):
+
+* ``none``      raw pixel values 0..255 as float32
+* ``0-1``       pixel / 255
+* ``-1-1``      pixel / 127.5 - 1 (MobileNet-style preprocessing)
+* ``imagenet``  (pixel / 255 - mean) / std with the ImageNet RGB mean and std
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+NORMALIZE_CHOICES = ("none", "0-1", "-1-1", "imagenet")
+DEFAULT_IMAGE_NORMALIZE = "0-1"
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff",
+                              ".ppm", ".pgm", ".pbm"})
+_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+_SOURCES_HINT = ("give an .npz (x, y), an .npy, a folder of images, or module:function / "
+                 "file.py:function")
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry points
+
+def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data") -> np.ndarray:
+    """Model inputs (float32, shape ``[N, *input_shape[1:]]``) from any supported source.
+
+    ``input_shape`` is the model input's shape including the batch dimension (``None``/-1 for a
+    free dimension). ``limit`` keeps the first N samples (callables are read only that far).
+    """
+    kind, path = _source_kind(spec)
+    if normalize is not None and kind != "images" and normalize != "none":
+        raise DataError(f"--normalize {normalize} applies to image folders; {spec} is used as stored",
+                        hint="preprocess arrays before saving them, or drop --normalize")
+    if kind == "npz":
+        samples = _npz_arrays(path, need_labels=False)[0]
+    elif kind == "npy":
+        samples = _load_npy(path)
+    elif kind == "images":
+        samples, _ = _read_image_folder(path, input_shape, normalize, labelled=False, limit=limit)
+    else:
+        samples = _callable_samples(spec, input_shape, limit)
+    if limit is not None:
+        samples = samples[:int(limit)]
+    return check_samples(samples, input_shape, what=f"{what} {spec}")
+
+
+def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
+    """(x, y) for evaluation: ``x`` float32 samples, ``y`` int64 class indices.
+
+    From an ``.npz`` with ``x`` and ``y`` (``y`` as class indices or one-hot rows), or an image
+    folder with one subfolder per class (classes numbered in sorted subfolder-name order).
+    """
+    kind, resolved = _source_kind(path)
+    if kind == "npz":
+        if normalize is not None and normalize != "none":
+            raise DataError(f"--normalize {normalize} applies to image folders; {path} is used as "
+                            "stored", hint="preprocess arrays before saving them, or drop --normalize")
+        x, y = _npz_arrays(resolved, need_labels=True)
+    elif kind == "images":
+        x, y = _read_image_folder(resolved, input_shape, normalize, labelled=True, limit=limit)
+    elif kind == "npy":
+        raise DataError(f"labels missing: {path} is an .npy file, which holds no labels",
+                        hint="save an .npz with arrays x and y, or use an image folder with one "
+                             "subfolder per class")
+    else:
+        raise DataError(f"labels missing: {path} is a Python loader; evaluation needs labels",
+                        hint="save an .npz with arrays x and y")
+    if limit is not None:
+        x, y = x[:int(limit)], y[:int(limit)]
+    y = _check_labels(y, len(x), str(path))
+    if input_shape is not None:
+        x = check_samples(x, input_shape, what=f"data {path}")
+    else:
+        x = check_samples(x, (None,) + tuple(x.shape[1:]), what=f"data {path}")
+    return x, y
+
+
+def check_samples(samples, input_shape, *, what="data") -> np.ndarray:
+    """Validate samples against a model input shape; return them as float32.
+
+    Refuses: no samples, a dtype that is not numeric, a per-sample shape that differs from the
+    model's, NaN or infinite values.
+    """
+    samples = np.asarray(samples)
+    if samples.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {samples.dtype}, which cannot be converted to float32",
+                        hint="store numeric arrays (float32, uint8, ...)")
+    if samples.ndim == 0 or samples.shape[0] == 0 or samples.size == 0:
+        raise DataError(f"{what} is empty (0 samples)", hint="give at least one sample")
+    expected = tuple(None if d is None or int(d) < 0 else int(d) for d in tuple(input_shape)[1:])
+    got = tuple(int(d) for d in samples.shape[1:])
+    if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
+        raise DataError(
+            f"{what} has samples of shape {_fmt_shape(got)} but the model input expects "
+            f"{_fmt_shape(expected)}", hint="reshape or resize the data to the model's input")
+    samples = samples.astype(np.float32, copy=False)
+    finite = np.isfinite(samples)
+    if not finite.all():
+        n_nan = int(np.isnan(samples).sum())
+        n_inf = int(np.isinf(samples).sum())
+        first = int(np.argmin(finite.reshape(len(samples), -1).all(axis=1)))
+        raise DataError(f"{what} contains {n_nan} NaN and {n_inf} infinite value(s) (first in "
+                        f"sample {first})", hint="drop or repair those samples")
+    return samples
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+def _source_kind(spec):
+    text = str(spec)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return "images", path
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            return "npz", path
+        if suffix == ".npy":
+            return "npy", path
+        raise DataError(f"unsupported data file {text} (suffix {suffix or 'none'})", hint=_SOURCES_HINT)
+    if ":" in text and not text.endswith(":") and not text.startswith(":"):
+        return "callable", None
+    raise DataError(f"data not found: {text}", hint=_SOURCES_HINT)
+
+
+def _open_npz(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as .npz: {exc}",
+                        hint="write it with numpy.savez(path, x=..., y=...)") from None
+
+
+def _read_array(archive, key, path):
+    try:
+        return archive[key]
+    except ValueError as exc:  # object arrays need pickle, which is refused for safety
+        raise DataError(f"array {key!r} in {path} cannot be loaded without pickle ({exc})",
+                        hint="store numeric arrays, not Python objects") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"array {key!r} in {path} is unreadable: {exc}") from None
+
+
+def _npz_arrays(path, *, need_labels):
+    with _open_npz(path) as archive:
+        keys = list(archive.files)
+        if not keys:
+            raise DataError(f"{path} is empty (no arrays)", hint="save arrays x (and y) into it")
+        if "x" in keys:
+            x = _read_array(archive, "x", path)
+        elif len(keys) == 1 and not need_labels:
+            x = _read_array(archive, keys[0], path)
+        else:
+            raise DataError(f"{path} has arrays {', '.join(keys)} but no 'x'",
+                            hint="name the samples x (and the labels y)")
+        y = None
+        if need_labels:
+            if "y" not in keys:
+                raise DataError(f"labels missing: {path} has no 'y' array (arrays: {', '.join(keys)})",
+                                hint="save the class labels as y beside x")
+            y = _read_array(archive, "y", path)
+    return x, y
+
+
+def _load_npy(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise DataError(f"cannot read {path} as .npy: {exc}",
+                        hint="store a numeric array with numpy.save") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def _check_labels(y, count, where):
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise DataError(f"labels in {where} have dtype {y.dtype}; expected class indices")
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+        y = np.argmax(y, axis=1)
+    elif y.ndim == 2:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"labels in {where} have shape {y.shape}; expected (N,) class indices or "
+                        "(N, classes) one-hot rows")
+    if len(y) != count:
+        raise DataError(f"labels in {where}: {len(y)} labels for {count} samples",
+                        hint="give exactly one label per sample")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all() or not np.all(y == np.round(y)):
+            raise DataError(f"labels in {where} are not whole class indices")
+    if len(y) and y.min() < 0:
+        raise DataError(f"labels in {where} include negative class {int(y.min())}")
+    return y.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# images
+
+def _image_geometry(input_shape, folder):
+    shape = tuple(input_shape) if input_shape is not None else ()
+    if len(shape) != 4 or any(d is None or int(d) <= 0 for d in shape[1:]):
+        raise DataError(f"an image folder ({folder}) needs a model input of shape (N, H, W, C) with "
+                        f"fixed H, W, C; this model's input is {_fmt_shape(shape)}")
+    height, width, channels = (int(d) for d in shape[1:])
+    modes = {1: "L", 3: "RGB", 4: "RGBA"}
+    if channels not in modes:
+        raise DataError(f"images can fill 1, 3 or 4 channels; the model input has {channels}")
+    return height, width, channels, modes[channels]
+
+
+def _list_images(folder):
+    files = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue  # .DS_Store and friends
+        if entry.is_dir():
+            continue
+        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DataError(f"not an image: {entry} (in image folder {folder})",
+                            hint="remove it, or keep only image files in the folder")
+        files.append(entry)
+    return files
+
+
+def _read_image_folder(folder, input_shape, normalize, *, labelled, limit):
+    height, width, channels, mode = _image_geometry(input_shape, folder)
+    normalize = DEFAULT_IMAGE_NORMALIZE if normalize is None else normalize
+    if normalize not in NORMALIZE_CHOICES:
+        raise DataError(f"unknown normalize {normalize!r}; choose one of {', '.join(NORMALIZE_CHOICES)}")
+    if normalize == "imagenet" and channels != 3:
+        raise DataError(f"--normalize imagenet needs 3-channel (RGB) input; the model has {channels}")
+    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if labelled:
+        if not class_dirs:
+            raise DataError(f"labels missing: image folder {folder} has no class subfolders",
+                            hint="put each class's images in its own subfolder (class names sort "
+                                 "into class indices)")
+        loose = _list_images(folder)
+        if loose:
+            raise DataError(f"image {loose[0]} sits outside the class subfolders of {folder}",
+                            hint="move every image into its class subfolder")
+        items = [(image, index) for index, d in enumerate(class_dirs) for image in _list_images(d)]
+    else:
+        items = [(image, -1) for image in _list_images(folder)]
+        for d in class_dirs:
+            items += [(image, -1) for image in _list_images(d)]
+    if not items:
+        raise DataError(f"image folder {folder} is empty (0 images)", hint="add at least one image")
+    if limit is not None and not labelled:
+        items = items[:int(limit)]
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow comes with matplotlib
+        raise DataError("reading image folders needs Pillow: pip install pillow") from None
+
+    from .._progress import progress
+
+    pixels = np.empty((len(items), height, width, channels), dtype=np.float32)
+    with progress(items, label="reading images") as bar:
+        for row, (image_path, _) in enumerate(bar):
+            try:
+                with Image.open(image_path) as image:
+                    image = image.convert(mode).resize((width, height), Image.BILINEAR)
+                    array = np.asarray(image, dtype=np.float32)
+            except Exception as exc:  # PIL raises several types for unreadable files
+                raise DataError(f"cannot read image {image_path}: {exc}",
+                                hint="remove or replace the file") from None
+            pixels[row] = array.reshape(height, width, channels)
+    labels = np.array([label for _, label in items], dtype=np.int64)
+    return _normalize_pixels(pixels, normalize), labels
+
+
+def _normalize_pixels(pixels, normalize):
+    if normalize == "0-1":
+        return pixels / 255.0
+    if normalize == "-1-1":
+        return pixels / 127.5 - 1.0
+    if normalize == "imagenet":
+        return (pixels / 255.0 - _IMAGENET_MEAN) / _IMAGENET_STD
+    return pixels
+
+
+# ---------------------------------------------------------------------------------------------
+# Python callables
+
+@contextlib.contextmanager
+def _cwd_on_path():
+    # Console scripts do not put the working directory on sys.path; users expect `mymodule:fn`
+    # to find mymodule.py where they run the command.
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(cwd)
+
+
+def _load_callable(spec):
+    target, _, function_name = str(spec).rpartition(":")
+    if target.endswith(".py"):
+        file = Path(target).expanduser()
+        if not file.is_file():
+            raise DataError(f"loader file not found: {file} (from {spec})")
+        module_name = f"_mobilekit_loader_{abs(hash(str(file.resolve())))}"
+        module_spec = importlib.util.spec_from_file_location(module_name, file)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            with _cwd_on_path():
+                module_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise DataError(f"importing {file} (for {spec}) raised {type(exc).__name__}: {exc}") from None
+    else:
+        try:
+            with _cwd_on_path():
+                module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            raise DataError(f"cannot import module {target!r} for {spec}: {exc}",
+                            hint="check the name, or use path/to/file.py:function") from None
+        except Exception as exc:
+            raise DataError(f"importing {target} (for {spec}) raised {type(exc).__name__}: {exc}") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise DataError(f"{target} has no function {function_name!r} (from {spec})")
+    return function
+
+
+def _callable_samples(spec, input_shape, limit):
+    function = _load_callable(spec)
+    try:
+        produced = function()
+    except Exception as exc:
+        raise DataError(f"{spec} raised {type(exc).__name__}: {exc}") from None
+    if isinstance(produced, np.ndarray):
+        return produced
+    if hasattr(produced, "as_numpy_iterator"):  # a tf.data.Dataset; TF is already imported by it
+        produced = produced.as_numpy_iterator()
+    try:
+        iterator = iter(produced)
+    except TypeError:
+        raise DataError(f"{spec} returned {type(produced).__name__}; expected an iterable of arrays "
+                        "or a tf.data.Dataset") from None
+    sample_rank = len(tuple(input_shape)) - 1
+    batches, count = [], 0
+    while limit is None or count < int(limit):
+        try:
+            element = next(iterator)
+        except StopIteration:
+            break
+        except Exception as exc:
+            raise DataError(f"{spec} raised {type(exc).__name__} while producing data: {exc}") from None
+        if isinstance(element, dict):
+            raise DataError(f"{spec} yielded a dict; yield arrays (or (x, y) tuples)")
+        if isinstance(element, (tuple, list)):
+            if not element:
+                raise DataError(f"{spec} yielded an empty {type(element).__name__}")
+            element = element[0]  # (x, y) pairs, the tf.data convention: x is what calibrates
+        array = np.asarray(element)
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{spec} yielded dtype {array.dtype}, which cannot be converted to float32")
+        if array.ndim == sample_rank:
+            array = array[None]
+        elif array.ndim != sample_rank + 1:
+            raise DataError(f"{spec} yielded an array of shape {_fmt_shape(array.shape)} but the model "
+                            f"input expects {_fmt_shape(tuple(input_shape)[1:])} per sample",
+                            hint="yield single samples or batches of them")
+        batches.append(array)
+        count += len(array)
+    if not batches:
+        return np.zeros((0,) + tuple(1 if d is None or int(d) < 0 else int(d)
+                                     for d in tuple(input_shape)[1:]), np.float32)
+    first = batches[0].shape[1:]
+    for array in batches[1:]:
+        if array.shape[1:] != first:
+            raise DataError(f"{spec} yielded samples of different shapes {_fmt_shape(first)} and "
+                            f"{_fmt_shape(array.shape[1:])}")
+    return np.concatenate(batches, axis=0)
+
+
+def _fmt_shape(shape) -> str:
+    dims = ["?" if d is None or (isinstance(d, (int, np.integer)) and d < 0) else str(int(d))
+            for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
