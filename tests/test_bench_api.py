@@ -1,0 +1,177 @@
+"""`bench()` and `mobilekit bench` on the host: real subprocess runs, resume, accuracy, clear errors."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mobilekit.bench import protocol, stats
+from mobilekit.bench.api import BenchSummary, bench, format_table
+from mobilekit.cli import cli
+from mobilekit.errors import BenchError, DataError, UsageError
+
+FAST = dict(target="host", runs=5, warmup=1)
+
+
+def test_bench_host_writes_results_summary_and_resumes(tmp_path, tiny_tflite_path):
+    out = tmp_path / "out"
+    summary = bench(tiny_tflite_path, delegates=("cpu", "xnnpack"), threads=(1, 2), output_dir=out, **FAST)
+    assert isinstance(summary, BenchSummary) and summary.ok
+    assert summary.targets == ["host"] and len(summary.runs) == 4
+    assert {(r.delegate, r.threads) for r in summary.runs} == {("cpu", 1), ("cpu", 2), ("xnnpack", 1),
+                                                              ("xnnpack", 2)}
+    for run in summary.runs:
+        result_path = Path(run.result_path)
+        assert result_path.parent.parent == out / "runs" / "host"
+        result = protocol.load_result(result_path)
+        assert result.ok and len(result.timing.samples_ns) == run.samples == 5
+        expected = stats.latency_stats_ns(result.timing.samples_ns)
+        assert run.latency_ms_p50 == pytest.approx(expected["p50_ns"] / 1e6)
+        assert run.latency_ms_p99 == pytest.approx(expected["p99_ns"] / 1e6)
+        assert run.latency_ms_p50_ci_low <= run.latency_ms_p50 <= run.latency_ms_p50_ci_high
+        assert run.delegate_applied == run.delegate and not run.resumed
+    written = json.loads((out / "summary.json").read_text())
+    assert written["runs"][0]["latency_ms_p50"] == summary.runs[0].latency_ms_p50
+    assert "p50 ms" in format_table(summary)
+
+    mtimes = {run.run_key: os.stat(run.result_path).st_mtime_ns for run in summary.runs}
+    again = bench(tiny_tflite_path, delegates=("cpu", "xnnpack"), threads=(1, 2), output_dir=out, **FAST)
+    assert all(run.resumed for run in again.runs)
+    assert {run.run_key: os.stat(run.result_path).st_mtime_ns for run in again.runs} == mtimes
+    assert [r.latency_ms_p50 for r in again.runs] == [r.latency_ms_p50 for r in summary.runs]
+
+    # A different configuration is a different run; an interrupted (truncated) result is redone.
+    broken = Path(summary.runs[0].result_path)
+    broken.write_text(broken.read_text()[:100])
+    third = bench(tiny_tflite_path, delegates=("cpu", "xnnpack"), threads=(1, 2, 3), output_dir=out, **FAST)
+    assert sum(not run.resumed for run in third.runs) == 3  # the truncated one + two with 3 threads
+    assert protocol.load_result(broken).ok
+
+    forced = bench(tiny_tflite_path, delegates=("cpu",), threads=(1,), output_dir=out, force=True, **FAST)
+    assert not forced.runs[0].resumed
+
+
+def test_data_labels_and_reference_give_accuracy_and_fidelity(tmp_path, tiny_tflite_path, tiny_keras_path,
+                                                               digits_npz):
+    from mobilekit._compat import make_interpreter
+
+    summary = bench(tiny_tflite_path, data=digits_npz, reference=tiny_keras_path, output_dir=tmp_path, **FAST)
+    run = summary.runs[0]
+    assert summary.input_samples == 397 and run.status == "ok"
+    outputs = np.load(Path(run.result_path).parent / "outputs.npy", allow_pickle=False)
+    assert outputs.shape == (397, 10)
+    with np.load(digits_npz) as archive:
+        x, y = archive["x"], archive["y"]
+    interpreter = make_interpreter(model_path=tiny_tflite_path)
+    interpreter.allocate_tensors()
+    inp, outp = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    predictions = []
+    for sample in x:
+        interpreter.set_tensor(inp["index"], sample[None])
+        interpreter.invoke()
+        predictions.append(int(np.argmax(interpreter.get_tensor(outp["index"]))))
+    assert run.accuracy["top1"] == pytest.approx(float(np.mean(np.array(predictions) == y)))
+    assert run.accuracy["top1"] > 0.5
+    assert run.fidelity["argmax_agreement"] > 0.97
+    assert run.fidelity["max_abs_error"] < 1e-3
+
+    # Labels from their own file; the .tflite itself as reference agrees exactly.
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "x.npy", x)
+    other = bench(tiny_tflite_path, data=tmp_path / "x.npy", labels=tmp_path / "y.npy",
+                  reference=tiny_tflite_path, output_dir=tmp_path / "b", **FAST)
+    assert other.runs[0].accuracy["top1"] == run.accuracy["top1"]
+    assert other.runs[0].fidelity["argmax_agreement"] == 1.0
+
+
+def test_bad_arguments_are_clear_errors(tmp_path, tiny_tflite_path):
+    with pytest.raises(UsageError, match="threads must be 1 or more, got 0"):
+        bench(tiny_tflite_path, threads=(0,), output_dir=tmp_path, target="host")
+    with pytest.raises(UsageError, match="threads must be 1 or more, got -2"):
+        bench(tiny_tflite_path, threads=(1, -2), output_dir=tmp_path, target="host")
+    with pytest.raises(UsageError, match="runs must be 1 or more, got 0"):
+        bench(tiny_tflite_path, runs=0, output_dir=tmp_path, target="host")
+    with pytest.raises(UsageError, match="unknown delegate 'tpu'"):
+        bench(tiny_tflite_path, delegates=("tpu",), output_dir=tmp_path, target="host")
+    with pytest.raises(UsageError, match="min-secs"):
+        bench(tiny_tflite_path, min_secs=5, max_secs=1, output_dir=tmp_path, target="host")
+    np.save(tmp_path / "wrong.npy", np.zeros((4, 9, 9, 1), dtype=np.float32))
+    with pytest.raises(DataError, match=r"shape \(9, 9, 1\).*\(8, 8, 1\)"):
+        bench(tiny_tflite_path, data=tmp_path / "wrong.npy", output_dir=tmp_path, target="host")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_model_that_fails_to_allocate_is_one_bench_error(tmp_path, custom_op_tflite_path):
+    with pytest.raises(BenchError, match="failed: init: RuntimeError: LiteRT cannot load or allocate "
+                                         "tensors.*Igamma"):
+        bench(custom_op_tflite_path, output_dir=tmp_path, **FAST)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["runs"][0]["status"] == "failed"
+
+
+def test_auto_without_a_phone_uses_the_host_and_says_so(tmp_path, tiny_tflite_path, monkeypatch):
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", "1")  # no adb server can be reached there
+    messages = []
+    summary = bench(tiny_tflite_path, target="auto", runs=3, warmup=0, output_dir=tmp_path,
+                    on_status=messages.append)
+    assert summary.targets == ["host"]
+    assert "no phone attached" in summary.target_reason
+    assert any("no phone attached" in message for message in messages)
+
+
+def invoke(args):
+    return CliRunner().invoke(cli, ["bench", *map(str, args)], catch_exceptions=False)
+
+
+def test_cli_json_and_table(tmp_path, tiny_tflite_path):
+    result = invoke([tiny_tflite_path, "--target", "host", "--runs", "4", "--warmup", "0",
+                     "--delegate", "cpu,gpu", "-o", tmp_path, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [run["delegate_applied"] for run in data["runs"]] == ["cpu", "xnnpack"]
+    assert "no GPU delegate" in data["runs"][1]["fallback_reason"]
+    table = invoke([tiny_tflite_path, "--target", "host", "--runs", "4", "--warmup", "0",
+                    "--delegate", "cpu,gpu", "-o", tmp_path])
+    assert table.exit_code == 0 and "gpu->xnnpack" in table.stdout
+    assert "done before, kept" in table.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "0"], "--threads: 0 is not a thread count"),
+    (["--threads", "1,-1"], "--threads: -1 is not a thread count"),
+    (["--runs", "0"], "runs must be 1 or more, got 0"),
+    (["--delegate", "hexagon"], "unknown delegate 'hexagon'"),
+])
+def test_cli_bad_values_are_one_line_errors(tmp_path, tiny_tflite_path, args, message):
+    result = invoke([tiny_tflite_path, "--target", "host", "-o", tmp_path, *args])
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("Error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_data_shape_and_allocation_failures(tmp_path, tiny_tflite_path, custom_op_tflite_path):
+    np.savez(tmp_path / "wrong.npz", x=np.zeros((4, 8, 9, 1), dtype=np.float32), y=np.zeros(4))
+    result = invoke([tiny_tflite_path, "--target", "host", "--data", tmp_path / "wrong.npz", "-o", tmp_path])
+    assert result.exit_code == 1 and "expects (8, 8, 1)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = invoke([custom_op_tflite_path, "--target", "host", "--runs", "2", "-o", tmp_path / "c"])
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "allocate tensors" in last and "Traceback" not in result.stderr
+
+
+def test_cli_help_has_defaults_and_an_example():
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and "[default: 50]" in result.output
+
+
+@pytest.fixture(scope="module")
+def custom_op_tflite_path(tmp_path_factory):
+    from test_host_runner import write_custom_op_model
+
+    return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
