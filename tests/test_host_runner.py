@@ -193,3 +193,44 @@ def write_custom_op_model(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def custom_op_tflite_path(tmp_path_factory):
     return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
+
+
+def _request_dict(model: Path, **runs) -> dict:
+    return {"schema_version": 1, "run_id": "runner-test",
+            "model": {"path": str(model), "sha256": sha256_file(model)},
+            "delegate": {"name": "xnnpack", "threads": 1},
+            "runs": {"warmup_runs": 0, "timed_runs": 3, **runs},
+            "inputs": {"kind": "random", "seed": 0}, "save_outputs": False}
+
+
+def test_host_runner_class_runs_in_a_subprocess(tmp_path, tiny_tflite_path):
+    from mobilekit.bench.runner import HostRunner
+
+    runner = HostRunner()
+    assert runner.kind == "host" and runner.target == "host" and runner.facts()["cores"] >= 1
+    statuses = []
+    path = runner.run(_request_dict(tiny_tflite_path), tmp_path / "run", timeout_s=60,
+                      on_status=statuses.append)
+    assert path == tmp_path / "run" / "result.json" and protocol.load_result(path).ok
+    assert protocol.load_request(tmp_path / "run" / "request.json").output_dir == str((tmp_path / "run").resolve())
+    assert statuses and "runner-test" in statuses[0]
+
+
+def test_host_runner_class_times_out(tmp_path, tiny_tflite_path):
+    from mobilekit.bench.runner import HostRunner
+    from mobilekit.errors import BenchError
+
+    with pytest.raises(BenchError, match="did not finish within 1.5 s"):
+        HostRunner().run(_request_dict(tiny_tflite_path, min_secs=60, max_secs=120), tmp_path, timeout_s=1.5)
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_host_runner_class_reports_the_stderr_tail_when_no_result(tmp_path, tiny_tflite_path):
+    from mobilekit.bench.runner import HostRunner
+    from mobilekit.errors import BenchError
+
+    (tmp_path / "result.json").mkdir()  # the runner cannot put its result there
+    (tmp_path / "result.json" / "keep").write_text("x")
+    with pytest.raises(BenchError, match="exited with code 2 and wrote no result; its stderr ended: "
+                                         "host_runner: no result written"):
+        HostRunner().run(_request_dict(tiny_tflite_path), tmp_path, timeout_s=60)

@@ -66,7 +66,7 @@ class HostRunner(Runner):
         request_path = run_dir / "request.json"
         protocol.save_request(request, request_path)
         result_path = run_dir / "result.json"
-        if result_path.exists():
+        if result_path.is_file() or result_path.is_symlink():
             result_path.unlink()  # a stale result must never pass for this run's
         if on_status:
             on_status(f"host: running {request['run_id']}")
@@ -87,7 +87,7 @@ class HostRunner(Runner):
                 _kill_group(process)
                 raise
             tail = _tail(stderr_file)
-        if not result_path.exists():
+        if not result_path.is_file():
             raise BenchError(f"host runner for {request['run_id']} exited with code {returncode} and "
                              f"wrote no result{tail}")
         return result_path
