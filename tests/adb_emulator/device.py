@@ -49,6 +49,9 @@ class EmulatedDevice:
             self.authorize_key(key)
         self.features = tuple(features)
         self.cores = cores
+        cpu = self.fs.host("/sys/devices/system/cpu/possible")
+        cpu.parent.mkdir(parents=True, exist_ok=True)
+        cpu.write_text(f"0-{cores - 1}\n")
         self.faults = Faults()
         self.packages: dict[str, android.InstalledPackage] = {}
         self.thermal_status = 0

@@ -309,10 +309,13 @@ class Shell:
                 continue
             if connector == "||" and status == 0:
                 continue
+            began = time.monotonic()
             try:
                 status = self._run_simple(command, env, out, err, stdin, cancelled)
             except ExitShell as stop:
                 return stop.code
+            if flush is not None and time.monotonic() - began > 0.01:
+                flush()  # a slow command's output reaches the host before the next one starts
             env["?"] = str(status)
             if cancelled.is_set():
                 return 130
