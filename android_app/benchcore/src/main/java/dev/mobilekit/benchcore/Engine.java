@@ -1,0 +1,37 @@
+package dev.mobilekit.benchcore;
+
+import java.io.File;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * An inference engine the run loop drives: the app's LiteRT engine on a phone, a fake in tests.
+ * The loop owns timing; an engine only loads, runs and closes.
+ */
+public interface Engine extends AutoCloseable {
+    /**
+     * Loads the model with the requested delegate, falling back where the delegate cannot be used,
+     * and allocates tensors. Returns what was actually applied.
+     */
+    AppliedDelegate init(File model, BenchRequest.Delegate delegate) throws Exception;
+
+    /** Input tensors, valid after {@link #init}. */
+    List<TensorSpec> inputs();
+
+    /** Output tensors, valid after {@link #init}. */
+    List<TensorSpec> outputs();
+
+    /**
+     * One inference. Input buffers hold one batch each, little-endian, positioned at 0; output
+     * buffers have room for one batch each and are filled from position 0.
+     */
+    void run(ByteBuffer[] inputs, ByteBuffer[] outputs) throws Exception;
+
+    /** Runtime name and version for the result's runner block, e.g. "litert", "1.4.0". */
+    String runtime();
+
+    String runtimeVersion();
+
+    @Override
+    void close();
+}
