@@ -175,3 +175,31 @@ def custom_op_tflite_path(tmp_path_factory):
     from test_host_runner import write_custom_op_model
 
     return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
+
+
+@pytest.mark.slow
+def test_int8_model_gets_quantized_inputs_and_dequantized_outputs(tmp_path, tiny_keras_path, digits,
+                                                                   digits_npz):
+    from mobilekit._compat import keras, tf
+
+    model = keras().models.load_model(tiny_keras_path)
+    converter = tf().lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf().lite.Optimize.DEFAULT]
+    calibration = digits[0][:100]
+    converter.representative_dataset = lambda: ([sample[None]] for sample in calibration)
+    converter.target_spec.supported_ops = [tf().lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf().int8
+    int8_path = tmp_path / "tiny_int8.tflite"
+    int8_path.write_bytes(converter.convert())
+
+    summary = bench(int8_path, data=digits_npz, reference=tiny_keras_path, output_dir=tmp_path / "o",
+                    delegates=("cpu", "xnnpack"), **FAST)
+    fed = np.load(next((tmp_path / "o" / "inputs").glob("*/input_0.npy")), allow_pickle=False)
+    assert fed.dtype == np.int8 and fed.shape == (397, 8, 8, 1)
+    for run in summary.runs:
+        outputs = np.load(Path(run.result_path).parent / "outputs.npy", allow_pickle=False)
+        assert outputs.dtype == np.int8
+        assert run.accuracy["top1"] > 0.5
+        assert run.fidelity["argmax_agreement"] > 0.9
+    # Random inputs for an int8 model are int8 too, and the run succeeds.
+    assert bench(int8_path, output_dir=tmp_path / "r", **FAST).ok

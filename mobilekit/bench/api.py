@@ -394,17 +394,12 @@ def _reference_outputs(reference, x, fed, input_detail, output_details) -> np.nd
             interpreter.invoke()
             chunks.append(from_output(interpreter.get_tensor(ref_out["index"]), ref_out))
         return np.concatenate(chunks, axis=0)
-    # A Keras model: the only place bench touches TensorFlow, and before any timing starts.
-    from .._compat import keras
+    # A Keras model or SavedModel: the only place bench touches TensorFlow, and it happens
+    # before any timing starts so TensorFlow's threads never share the CPU with a measured run.
+    from ..analyze.evaluate import reference_predict
 
-    try:
-        model = keras().models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for unreadable files
-        raise ModelError(f"cannot load reference model {path}: {' '.join(str(exc).split())[:300]}") from None
-    predictions = model.predict(x.astype(np.float32), verbose=0, batch_size=64)
-    if isinstance(predictions, (list, tuple)):
-        predictions = predictions[0]
-    return np.asarray(predictions, dtype=np.float32)
+    outputs, _ = reference_predict(path, x.astype(np.float32))
+    return outputs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,42 +549,15 @@ def _real_outputs(run_dir: Path, result, output_details) -> np.ndarray:
 
 
 def _accuracy(outputs, labels) -> dict:
-    try:
-        from ..analyze.evaluate import accuracy_from_outputs
-    except ImportError:
-        accuracy_from_outputs = _accuracy_fallback
+    from ..analyze.evaluate import accuracy_from_outputs
+
     return dict(accuracy_from_outputs(outputs, labels))
 
 
 def _fidelity(outputs, reference_outputs) -> dict:
-    try:
-        from ..analyze.evaluate import fidelity
-    except ImportError:
-        fidelity = _fidelity_fallback
+    from ..analyze.evaluate import fidelity
+
     return dict(fidelity(outputs, reference_outputs))
-
-
-# Used only while mobilekit.analyze.evaluate (the convert area) is not importable.
-def _accuracy_fallback(outputs, labels) -> dict:
-    scores = np.asarray(outputs).reshape(len(outputs), -1)
-    labels = np.asarray(labels).reshape(-1)
-    top1 = float(np.mean(np.argmax(scores, axis=1) == labels))
-    k = min(5, scores.shape[1])
-    top_k = np.argsort(-scores, axis=1)[:, :k]
-    top5 = float(np.mean(np.any(top_k == labels[:, None], axis=1)))
-    return {"top1": top1, "top5": top5, "samples": int(len(labels))}
-
-
-def _fidelity_fallback(outputs, reference_outputs) -> dict:
-    a = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
-    b = np.asarray(reference_outputs, dtype=np.float64).reshape(len(reference_outputs), -1)
-    if a.shape != b.shape:
-        raise DataError(f"outputs of shape {a.shape} cannot be compared with reference outputs {b.shape}")
-    noise = float(np.mean((a - b) ** 2))
-    signal = float(np.mean(b ** 2))
-    return {"argmax_agreement": float(np.mean(np.argmax(a, 1) == np.argmax(b, 1))),
-            "max_abs_error": float(np.max(np.abs(a - b))),
-            "snr_db": float("inf") if noise == 0 else 10 * np.log10(signal / noise) if signal else 0.0}
 
 
 # ---------------------------------------------------------------------------------------------
