@@ -142,18 +142,21 @@ def optimize(model, train, *, val=None,
                                    skip_unsupported=qat_skip_unsupported,
                                    sparsity=None if prune is None else float(prune),
                                    structure=prune_structure, pruned_layers=pruned_layers,
-                                   clusters=cluster, settings=settings)
+                                   clusters=cluster, clustered_layers=clustered_layers,
+                                   settings=settings)
         record.steps.append(step)
     model, step = strip_step.strip(model)
     step.val_accuracy = accuracy(model, val)
-    _verify_final(step, pruned_layers, prune, prune_structure, clustered_layers, cluster)
+    _verify_final(step, pruned_layers, prune, prune_structure, clustered_layers, cluster,
+                  per_channel=qat)
     record.steps.append(step)
     record.final_val_accuracy = step.val_accuracy
     record.wall_time_s = round(time.perf_counter() - started, 3)
     return model, record
 
 
-def _verify_final(step: StepRecord, pruned_layers, sparsity, structure, clustered_layers, clusters):
+def _verify_final(step: StepRecord, pruned_layers, sparsity, structure, clustered_layers, clusters,
+                  *, per_channel):
     """The stripped model, as it goes to the converter, still holds every claim."""
     from .cluster import verify_clusters
     from .prune import verify_sparsity
@@ -164,4 +167,4 @@ def _verify_final(step: StepRecord, pruned_layers, sparsity, structure, clustere
     if clustered_layers:
         clustered = [kernel for kernel in step.kernels if kernel.layer in set(clustered_layers)]
         verify_clusters(clustered, int(clusters), step.checks, where="stripped model",
-                        zero_extra=sparsity is not None, per_channel=False)
+                        zero_extra=sparsity is not None, per_channel=per_channel)

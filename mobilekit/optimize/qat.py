@@ -63,12 +63,12 @@ def _folded_batch_norm(layer) -> bool:
 def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported: bool = False,
         sparsity: float | None = None, structure: str | None = None,
         pruned_layers: list | None = None, clusters: int | None = None,
-        settings: FitSettings | None = None):
+        clustered_layers: list | None = None, settings: FitSettings | None = None):
     """Quantization-aware fine-tuning; returns ``(quantize-wrapped model, StepRecord)``.
 
     ``preserve``: None (plain QAT), "prune" (PQAT), "cluster" (CQAT) or "prune+cluster" (PCQAT);
-    ``sparsity``/``structure``/``pruned_layers``/``clusters`` describe the earlier steps, verified
-    again afterwards. Layers TF-MOT cannot
+    ``sparsity``, ``structure``, ``pruned_layers``, ``clusters`` and ``clustered_layers`` describe
+    the earlier steps, verified again afterwards. Layers TF-MOT cannot
     quantize raise an error naming them unless ``skip_unsupported``, which annotates only the
     supported layers (the others stay float and the converter adds quantize/dequantize around them).
     """
@@ -134,7 +134,8 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
         train_loss=logs.get("loss"), notes=notes)
     record.kernels = [stats for stats in (keras_kernel_stats(layer)
                                           for layer in kernel_layers(quantized)) if stats]
-    _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters, quantized)
+    _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters,
+                      clustered_layers, quantized)
     record.wall_time_s = round(time.perf_counter() - started, 3)
     return quantized, record
 
@@ -150,22 +151,18 @@ def _scheme(api, preserve):
     return None
 
 
-def _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters, quantized):
+def _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters,
+                      clustered_layers, quantized):
     """After PQAT/CQAT the kernels must still hold the earlier steps' zeros and clusters."""
     from .cluster import verify_clusters
     from .prune import verify_sparsity
 
-    if preserve in ("cluster", "prune+cluster") and clusters:
-        from .strip import strip_wrappers
-
-        # CQAT keeps the clustered kernel in its own variables until they are stripped; measure a
-        # stripped copy so the caller's model keeps training state.
-        copy = strip_wrappers(clone_compiled(quantized))
-        record.kernels = [stats for stats in (keras_kernel_stats(layer)
-                                              for layer in kernel_layers(copy)) if stats]
-        clustered = [kernel for kernel in record.kernels if kernel.unique_values > 1]
+    if preserve in ("cluster", "prune+cluster") and clusters and clustered_layers:
+        # CQAT writes the clustered kernel back into the layer's variable, but re-clusters
+        # Conv2D kernels per output channel (as they are quantized): count per channel.
+        clustered = [kernel for kernel in record.kernels if kernel.layer in set(clustered_layers)]
         verify_clusters(clustered, int(clusters), record.checks, where="model",
-                        zero_extra=preserve == "prune+cluster", per_channel=False)
+                        zero_extra=preserve == "prune+cluster", per_channel=True)
     if preserve in ("prune", "prune+cluster") and pruned_layers:
         pruned = [kernel for kernel in record.kernels if kernel.layer in set(pruned_layers)]
         verify_sparsity(pruned, sparsity, structure, record.checks, where="model",
