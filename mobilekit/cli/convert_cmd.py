@@ -6,6 +6,7 @@ import click
 from ..convert.core import DEFAULT_CALIBRATION_SAMPLES, IO_TYPES, QUANTIZE_MODES
 from ..data.loaders import NORMALIZE_CHOICES
 from ._common import echo_json, run_command
+from ._optimize_options import optimize_options
 
 
 @click.command("convert")
@@ -29,9 +30,10 @@ from ._common import echo_json, run_command
               help="Image folders only: pixel scaling. 0-1 = /255 (default), -1-1 = /127.5-1, "
                    "imagenet = ImageNet mean/std, none = raw 0..255. Arrays are used as stored.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
+@optimize_options
 @run_command
 def convert_command(model, output, quantize, calibration, calibration_samples, io_type, normalize,
-                    as_json):
+                    as_json, optimize):
     """Convert a Keras model (.keras from Keras 2 or 3, .h5, or a SavedModel folder) to .tflite.
 
     Writes OUT.tflite and the model card OUT.json: source model and sha256, mode, sizes (raw and
@@ -45,11 +47,26 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
           --quantize int8 --calibration sample_models/digits_calibration.npz
       mobilekit convert model.keras -o model_int8.tflite --quantize int8 \\
           --calibration images/ --normalize -1-1 --io-type uint8
+      mobilekit convert sample_models/digits_cnn.keras -o out/digits_p80_qat.tflite \\
+          --train sample_models/digits_train.npz --val sample_models/digits_val.npz \\
+          --prune 0.8 --qat --quantize int8 --calibration sample_models/digits_calibration.npz
     """
     from ..convert import convert
 
-    result = convert(model, output, quantize=quantize, calibration=calibration,
-                     calibration_samples=calibration_samples, io_type=io_type, normalize=normalize)
+    if optimize:
+        # Fine-tune first (optimize options or --recipe), then convert and verify the .tflite.
+        from ..optimize.flow import optimize_and_convert
+
+        optimize = dict(optimize)
+        train, val = optimize.pop("train"), optimize.pop("val")
+        result = optimize_and_convert(model, output, train=train, val=val, optimize=optimize,
+                                      quantize=quantize, calibration=calibration,
+                                      calibration_samples=calibration_samples, io_type=io_type,
+                                      normalize=normalize).convert
+    else:
+        result = convert(model, output, quantize=quantize, calibration=calibration,
+                         calibration_samples=calibration_samples, io_type=io_type,
+                         normalize=normalize)
     if as_json:
         echo_json(result)
     else:
