@@ -54,6 +54,7 @@ def test_random_inputs_measure_every_stage(tmp_path, tiny_tflite_path):
     assert result.ok and result.error is None
     assert result.runner.kind == "host" and result.runner.runtime == "litert"
     assert result.delegate.applied == "xnnpack" and result.delegate.fallback_reason is None
+    assert "XNNPACK delegate" in completed.stderr  # LiteRT's own word that XNNPACK was applied
     assert result.timing.init_ns > 0 and result.timing.first_inference_ns > 0
     assert len(result.timing.warmup_ns) == 2 and len(result.timing.samples_ns) == 20
     assert all(sample > 0 for sample in result.timing.samples_ns)
@@ -75,6 +76,7 @@ def test_npy_inputs_and_saved_outputs_match_litert(tmp_path, tiny_tflite_path, d
     assert completed.returncode == 0, completed.stderr
     result = protocol.load_result(tmp_path / "out" / "result.json")
     assert result.delegate.applied == "cpu" and result.delegate.threads == 2
+    assert "XNNPACK" not in completed.stderr  # builtin kernels only
     assert [o.file for o in result.outputs] == ["outputs.npy"]
     assert result.outputs[0].shape == [12, 10] and result.outputs[0].dtype == "float32"
     outputs = np.load(tmp_path / "out" / "outputs.npy", allow_pickle=False)

@@ -75,14 +75,13 @@ def _read_text(path: str) -> str:
 
 def memory_figures() -> Memory:
     """Peak RSS (VmHWM, else ru_maxrss) and current PSS of this process, in bytes."""
-    peak = None
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    peak = int(maxrss) if sys.platform == "darwin" else int(maxrss) * 1024
     for line in _read_text("/proc/self/status").splitlines():
         if line.startswith("VmHWM:"):
-            peak = int(line.split()[1]) * 1024
-    if peak is None:
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        # Linux reports kilobytes, macOS bytes.
-        peak = int(maxrss) if sys.platform == "darwin" else int(maxrss) * 1024
+            # Both are the kernel's high-water mark; they can differ by a page-accounting lag.
+            peak = max(peak, int(line.split()[1]) * 1024)
     pss = None
     for line in _read_text("/proc/self/smaps_rollup").splitlines():
         if line.startswith("Pss:"):
@@ -318,11 +317,11 @@ class _Run:
         for number, (slot, detail) in enumerate(zip(collected, output_details)):
             array = np.concatenate(slot, axis=0)
             file_name = "outputs.npy" if number == 0 else f"outputs_{number}.npy"
-            save_npy_atomic(self.output_dir / file_name, array)
             dtype = array.dtype.name
             if dtype not in _OUTPUT_DTYPES:
                 raise StageError("outputs", f"output {detail['name']} has dtype {dtype}, which the "
                                             "protocol cannot record")
+            save_npy_atomic(self.output_dir / file_name, array)
             records.append(OutputFile(file=file_name, name=detail["name"],
                                       shape=[int(d) for d in array.shape], dtype=dtype))
         return records
