@@ -45,8 +45,9 @@ def report_command(results, output, title, as_json):
 @click.option("--budget", "budgets", multiple=True, metavar="METRIC=CHANGE",
               help="Fail (exit code 3) when B exceeds A by more than CHANGE. METRIC: mean, median, "
                    "p50, p90, p95, p99, min, max, init, first_inference (CHANGE in %, ms, us, s) or "
-                   "peak_rss (%, KiB, MiB, KB, MB). Repeatable, e.g. --budget p95=+5% --budget "
-                   "median=+2ms.")
+                   "peak_rss (%, KiB, MiB, KB, MB). A latency budget fails only when the change "
+                   "is over it and real (its bootstrap interval excludes zero), so noise alone "
+                   "never fails a build. Repeatable, e.g. --budget p95=+5% --budget median=+2ms.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level; the interval is at 1 - alpha.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
