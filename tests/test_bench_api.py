@@ -203,3 +203,26 @@ def test_int8_model_gets_quantized_inputs_and_dequantized_outputs(tmp_path, tiny
         assert run.fidelity["argmax_agreement"] > 0.9
     # Random inputs for an int8 model are int8 too, and the run succeeds.
     assert bench(int8_path, output_dir=tmp_path / "r", **FAST).ok
+
+
+def test_targets_run_in_parallel_each_in_its_own_folder(tmp_path, tiny_tflite_path):
+    from mobilekit.bench.runner import HostRunner
+
+    class SecondHost(HostRunner):
+        target = "second-host"
+
+    summary = bench(tiny_tflite_path, runners=[HostRunner(), SecondHost()], delegates=("cpu", "xnnpack"),
+                    runs=3, warmup=0, output_dir=tmp_path)
+    assert summary.targets == ["host", "second-host"] and summary.ok
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["host", "second-host"]
+    assert [(r.target, r.delegate) for r in summary.runs] == [
+        ("host", "cpu"), ("host", "xnnpack"), ("second-host", "cpu"), ("second-host", "xnnpack")]
+
+
+def test_device_target_without_a_phone_is_a_clear_error(tmp_path, tiny_tflite_path, monkeypatch):
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", "1")
+    result = invoke([tiny_tflite_path, "--target", "device", "-o", tmp_path])
+    assert result.exit_code != 0
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+    result = invoke([tiny_tflite_path, "--target", "host", "--device", "ABC", "-o", tmp_path])
+    assert result.exit_code == 2 and "do not go with --target host" in result.stderr
