@@ -226,3 +226,13 @@ def test_device_target_without_a_phone_is_a_clear_error(tmp_path, tiny_tflite_pa
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
     result = invoke([tiny_tflite_path, "--target", "host", "--device", "ABC", "-o", tmp_path])
     assert result.exit_code == 2 and "do not go with --target host" in result.stderr
+
+
+def test_public_bench_is_callable_whatever_was_imported_first(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import mobilekit.bench.stats, mobilekit\nfrom mobilekit import bench\n"
+            "try:\n    bench('missing.tflite')\nexcept mobilekit.MobilekitError as exc:\n    print(exc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "model file not found: missing.tflite" in out.stdout, out.stderr
