@@ -178,6 +178,7 @@ def custom_op_tflite_path(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")  # TF's converter, not ours
 def test_int8_model_gets_quantized_inputs_and_dequantized_outputs(tmp_path, tiny_keras_path, digits,
                                                                    digits_npz):
     from mobilekit._compat import keras, tf

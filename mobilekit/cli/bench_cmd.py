@@ -23,7 +23,8 @@ _DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
               help="Comma-separated CPU thread counts, e.g. 1,2,4.")
 @click.option("--runs", default=50, show_default=True, type=int,
               help="Timed runs (at least; --min-secs may add more, --max-secs may stop earlier).")
-@click.option("--warmup", default=5, show_default=True, type=int, help="Warmup runs before timing (recorded, kept out of the statistics).")
+@click.option("--warmup", default=5, show_default=True, type=int,
+              help="Warmup runs before timing (recorded, kept out of the statistics).")
 @click.option("--min-secs", default=0.0, show_default=True, type=float,
               help="Keep running past --runs until this many seconds of timed runs.")
 @click.option("--max-secs", default=150.0, show_default=True, type=float,
