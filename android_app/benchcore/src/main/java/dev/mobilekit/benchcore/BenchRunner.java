@@ -124,6 +124,11 @@ public final class BenchRunner {
             result.fallbackReason = applied.fallbackReason;
             result.runtime = engine.runtime();
             result.runtimeVersion = engine.runtimeVersion();
+            try {
+                progress.onApplied(applied);
+            } catch (RuntimeException ignored) {
+                // Reporting is best effort.
+            }
 
             stage = "inputs";
             InputSet inputs = InputSet.prepare(request, engine.inputs());
@@ -210,7 +215,8 @@ public final class BenchRunner {
         long t0 = clock.nanoTime();
         engine.run(in, out);
         long ns = clock.nanoTime() - t0;
-        return Math.max(0, ns);
+        Long inner = engine.lastRunNanos();
+        return Math.max(0, inner != null ? inner : ns);
     }
 
     private void checkModel(BenchRequest request, File model, BenchResult result) throws RequestException, IOException {

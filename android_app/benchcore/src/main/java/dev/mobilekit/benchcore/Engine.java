@@ -27,6 +27,16 @@ public interface Engine extends AutoCloseable {
      */
     void run(ByteBuffer[] inputs, ByteBuffer[] outputs) throws Exception;
 
+    /**
+     * The runtime's own measure of the last {@link #run}, in nanoseconds, or null when it has
+     * none. LiteRT's getLastNativeInferenceDurationNanoseconds() times the native invoke only,
+     * as benchmark_model and the Python host runner do; the loop prefers it to its own clock,
+     * which would also count the copies between Java buffers and tensors.
+     */
+    default Long lastRunNanos() {
+        return null;
+    }
+
     /** Runtime name and version for the result's runner block, e.g. "litert", "1.4.0". */
     String runtime();
 

@@ -10,5 +10,9 @@ public interface ProgressListener {
      */
     void onProgress(String stage, int done, int total);
 
+    /** After init: the delegate actually applied and, if it differs from the request, why. */
+    default void onApplied(AppliedDelegate applied) {
+    }
+
     ProgressListener NONE = (stage, done, total) -> { };
 }

@@ -51,6 +51,7 @@ public class BenchRunnerTest {
         int failOnRun = -1;
         int runs;
         boolean closed;
+        Long nativeNanos;
         String applied;
         String fallback;
         List<Long> sleptBeforeRun;
@@ -93,6 +94,11 @@ public class BenchRunnerTest {
             ByteBuffer dst = out[0].order(ByteOrder.LITTLE_ENDIAN);
             dst.putFloat(0, src.getFloat(0) * 2);
             dst.putFloat(4, src.getFloat(4) * 2);
+        }
+
+        @Override
+        public Long lastRunNanos() {
+            return nativeNanos;
         }
 
         @Override
@@ -177,6 +183,16 @@ public class BenchRunnerTest {
         assertTrue(engine.closed);
         assertTrue(progress.contains("warmup 3/3"));
         assertTrue(progress.contains("run 7/7"));
+    }
+
+    @Test
+    public void prefersTheRuntimesOwnInvokeTime() throws Exception {
+        engine.nativeNanos = 7_000L;
+        JSONObject j = request();
+        j.getJSONObject("runs").put("warmup_runs", 1).put("timed_runs", 3);
+        BenchResult r = run(j);
+        assertEquals(Arrays.asList(7_000L, 7_000L, 7_000L), r.samplesNs);
+        assertEquals(Long.valueOf(7_000L), r.firstInferenceNs);
     }
 
     @Test

@@ -1,0 +1,236 @@
+package dev.mobilekit.bench;
+
+import android.os.Build;
+import android.util.Log;
+
+import dev.mobilekit.benchcore.AppliedDelegate;
+import dev.mobilekit.benchcore.BenchRequest;
+import dev.mobilekit.benchcore.DType;
+import dev.mobilekit.benchcore.Engine;
+import dev.mobilekit.benchcore.TensorSpec;
+
+import java.io.File;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.tensorflow.lite.DataType;
+import org.tensorflow.lite.Interpreter;
+import org.tensorflow.lite.Tensor;
+import org.tensorflow.lite.TensorFlowLite;
+import org.tensorflow.lite.gpu.CompatibilityList;
+import org.tensorflow.lite.gpu.GpuDelegate;
+import org.tensorflow.lite.gpu.GpuDelegateFactory;
+import org.tensorflow.lite.nnapi.NnApiDelegate;
+
+/**
+ * The LiteRT Interpreter behind benchcore's {@link Engine}: CPU with or without XNNPACK, the GPU
+ * delegate, the NNAPI delegate. A delegate that cannot be used falls back to XNNPACK on the CPU
+ * with the same threads, and the reason goes into the result, so a run never silently measures
+ * something other than what it says.
+ */
+public final class LiteRtEngine implements Engine {
+    private static final String TAG = "mobilekit";
+
+    private Interpreter interpreter;
+    private GpuDelegate gpuDelegate;
+    private NnApiDelegate nnApiDelegate;
+    private List<TensorSpec> inputs = Collections.emptyList();
+    private List<TensorSpec> outputs = Collections.emptyList();
+    private ByteBuffer[] boundInputs;
+    private ByteBuffer[] boundOutputs;
+    private Object[] inputArray;
+    private final Map<Integer, Object> outputMap = new HashMap<>();
+
+    @Override
+    public AppliedDelegate init(File model, BenchRequest.Delegate delegate) throws Exception {
+        AppliedDelegate applied;
+        switch (delegate.name) {
+            case "cpu":
+                interpreter = new Interpreter(model, cpuOptions(delegate.threads, false));
+                applied = AppliedDelegate.as("cpu");
+                break;
+            case "xnnpack":
+                interpreter = new Interpreter(model, cpuOptions(delegate.threads, true));
+                applied = AppliedDelegate.as("xnnpack");
+                break;
+            case "gpu":
+                applied = initGpu(model, delegate);
+                break;
+            case "nnapi":
+                applied = initNnApi(model, delegate);
+                break;
+            default:
+                throw new IllegalArgumentException("unknown delegate " + delegate.name);
+        }
+        interpreter.allocateTensors();
+        inputs = specs(true);
+        outputs = specs(false);
+        return applied;
+    }
+
+    private static Interpreter.Options cpuOptions(int threads, boolean xnnpack) {
+        Interpreter.Options options = new Interpreter.Options();
+        options.setNumThreads(threads);
+        options.setUseXNNPACK(xnnpack);
+        return options;
+    }
+
+    private AppliedDelegate initGpu(File model, BenchRequest.Delegate delegate) {
+        String reason;
+        try (CompatibilityList compatibility = new CompatibilityList()) {
+            if (!compatibility.isDelegateSupportedOnThisDevice()) {
+                reason = "the GPU delegate's CompatibilityList does not support this device ("
+                        + Build.MANUFACTURER + " " + Build.MODEL + ")";
+            } else {
+                GpuDelegateFactory.Options options = compatibility.getBestOptionsForThisDevice();
+                options.setPrecisionLossAllowed(delegate.gpuPrecisionLossAllowed);
+                // A benchmark runs the same model many times: trade init time for throughput.
+                options.setInferencePreference(GpuDelegateFactory.Options.INFERENCE_PREFERENCE_SUSTAINED_SPEED);
+                gpuDelegate = new GpuDelegate(options);
+                Interpreter.Options interpreterOptions = cpuOptions(delegate.threads, true);
+                interpreterOptions.addDelegate(gpuDelegate);
+                interpreter = new Interpreter(model, interpreterOptions);
+                return AppliedDelegate.as("gpu");
+            }
+        } catch (RuntimeException | LinkageError e) {
+            // Model ops the GPU cannot run, no OpenCL/OpenGL driver, a missing native library.
+            reason = "the GPU delegate failed: " + e.getMessage();
+            closeDelegates();
+        }
+        return fallBack(model, delegate.threads, reason);
+    }
+
+    @SuppressWarnings("deprecation")  // NNAPI is deprecated from Android 15; still measured where it exists.
+    private AppliedDelegate initNnApi(File model, BenchRequest.Delegate delegate) {
+        String reason;
+        if (Build.VERSION.SDK_INT < 27) {
+            reason = "NNAPI delegate needs Android 8.1 (API 27); this device runs API " + Build.VERSION.SDK_INT;
+        } else {
+            if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.VANILLA_ICE_CREAM) {
+                Log.w(TAG, "NNAPI is deprecated from Android 15; vendors may no longer ship NNAPI drivers");
+            }
+            try {
+                NnApiDelegate.Options options = new NnApiDelegate.Options();
+                options.setExecutionPreference(NnApiDelegate.Options.EXECUTION_PREFERENCE_SUSTAINED_SPEED);
+                options.setAllowFp16(delegate.nnapiAllowFp16);
+                // Without a named accelerator, keep NNAPI off its reference CPU path: that path is
+                // slower than XNNPACK and would be reported as "nnapi".
+                options.setUseNnapiCpu(false);
+                if (delegate.nnapiAccelerator != null) {
+                    options.setAcceleratorName(delegate.nnapiAccelerator);
+                }
+                nnApiDelegate = new NnApiDelegate(options);
+                Interpreter.Options interpreterOptions = cpuOptions(delegate.threads, true);
+                interpreterOptions.addDelegate(nnApiDelegate);
+                interpreter = new Interpreter(model, interpreterOptions);
+                return AppliedDelegate.as("nnapi");
+            } catch (RuntimeException | LinkageError e) {
+                reason = "the NNAPI delegate failed"
+                        + (delegate.nnapiAccelerator != null ? " on accelerator '" + delegate.nnapiAccelerator + "'" : "")
+                        + ": " + e.getMessage();
+                closeDelegates();
+            }
+        }
+        return fallBack(model, delegate.threads, reason);
+    }
+
+    private AppliedDelegate fallBack(File model, int threads, String reason) {
+        Log.w(TAG, "falling back to XNNPACK: " + reason);
+        interpreter = new Interpreter(model, cpuOptions(threads, true));
+        return new AppliedDelegate("xnnpack", reason);
+    }
+
+    private List<TensorSpec> specs(boolean input) {
+        int count = input ? interpreter.getInputTensorCount() : interpreter.getOutputTensorCount();
+        List<TensorSpec> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Tensor t = input ? interpreter.getInputTensor(i) : interpreter.getOutputTensor(i);
+            out.add(new TensorSpec(t.name(), dtype(t.dataType(), t.name()), t.shape()));
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private static DType dtype(DataType type, String name) {
+        switch (type) {
+            case FLOAT32: return DType.FLOAT32;
+            case INT32: return DType.INT32;
+            case UINT8: return DType.UINT8;
+            case INT64: return DType.INT64;
+            case BOOL: return DType.BOOL;
+            case INT16: return DType.INT16;
+            case INT8: return DType.INT8;
+            default:
+                throw new IllegalArgumentException("tensor '" + name + "' has type " + type
+                        + ", which the benchmark cannot feed or save");
+        }
+    }
+
+    @Override
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public void run(ByteBuffer[] in, ByteBuffer[] out) {
+        if (in != boundInputs || out != boundOutputs) {
+            // The run loop reuses the same buffers: bind them once, outside the timed calls.
+            inputArray = in.clone();
+            outputMap.clear();
+            for (int i = 0; i < out.length; i++) {
+                outputMap.put(i, out[i]);
+            }
+            boundInputs = in;
+            boundOutputs = out;
+        }
+        interpreter.runForMultipleInputsOutputs(inputArray, outputMap);
+    }
+
+    @Override
+    public Long lastRunNanos() {
+        return interpreter == null ? null : interpreter.getLastNativeInferenceDurationNanoseconds();
+    }
+
+    @Override
+    public String runtime() {
+        return "litert";
+    }
+
+    @Override
+    public String runtimeVersion() {
+        try {
+            return TensorFlowLite.runtimeVersion();
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown";
+        }
+    }
+
+    @Override
+    public void close() {
+        if (interpreter != null) {
+            interpreter.close();
+            interpreter = null;
+        }
+        closeDelegates();
+    }
+
+    private void closeDelegates() {
+        // Delegates outlive nothing: close them after the interpreter that used them.
+        if (gpuDelegate != null) {
+            gpuDelegate.close();
+            gpuDelegate = null;
+        }
+        if (nnApiDelegate != null) {
+            nnApiDelegate.close();
+            nnApiDelegate = null;
+        }
+    }
+}
