@@ -95,17 +95,13 @@ def collect_runs(paths) -> list[ReportRun]:
 
 def _collect_folder(folder: Path, found: dict) -> None:
     files = sorted(p for p in folder.rglob("*.json") if not p.name.startswith("."))
-    # Records that annotate results (sweep, summary) first, so their labels win over guesses.
-    annotating = []
-    for path in files:
-        kind = _sniff(path)
-        if kind in ("sweep", "summary"):
-            annotating.append(path)
-    for path in annotating:
-        _collect_file(path, found, explicit=False)
-    for path in files:
-        if path not in annotating and _sniff(path) == "result":
-            _collect_file(path, found, explicit=False)
+    # Records that annotate results first (a sweep's variant names over a bench summary's file
+    # names over guesses), since the first label given to a result is the one kept.
+    kinds = {path: _sniff(path) for path in files}
+    for wanted in ("sweep", "summary", "result"):
+        for path in files:
+            if kinds[path] == wanted:
+                _collect_file(path, found, explicit=False)
 
 
 def _sniff(path: Path) -> str | None:

@@ -1,0 +1,345 @@
+"""`sweep()`: every variant of a recipe optimized, converted, evaluated, benchmarked and reported.
+
+Resumable: converted models are keyed by a hash of the variant's options (and the source model),
+evaluations by the model's sha256 and the data, bench results by the model's sha256 and the
+configuration (bench() itself skips finished runs), so a rerun redoes only what is missing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .._io import sha256_file, write_json_atomic
+from ..errors import MobilekitError, UsageError
+from ..records import to_dict
+
+SWEEP_RECORD_KIND = "mobilekit.sweep"  # same value as mobilekit.report.runs.SWEEP_RECORD_KIND
+STAGES = ("optimize", "convert", "evaluate", "bench")
+
+
+@dataclass
+class VariantRecord:
+    name: str
+    status: str  # "ok", "failed", "interrupted"
+    options: dict
+    options_hash: str
+    error: str | None = None
+    model_path: str | None = None  # relative to the sweep folder
+    model_sha256: str | None = None
+    model_size_bytes: int | None = None
+    model_size_gzip_bytes: int | None = None
+    accuracy_top1: float | None = None
+    latency_ms_p50: float | None = None  # at the first configuration (lowest threads)
+    evaluation_path: str | None = None
+    bench_summary_path: str | None = None
+    results: list = field(default_factory=list)  # result.json paths relative to the sweep folder
+    stages: dict = field(default_factory=dict)  # stage -> "done", "resumed" or "skipped"
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class SweepRecord:
+    recipe: str
+    source_model: str
+    data: str | None
+    target: str
+    threads: list
+    delegates: list
+    output_dir: str
+    variants: list  # VariantRecord, in recipe order
+    report_path: str | None = None
+    pareto_front: list = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+    record: str = SWEEP_RECORD_KIND
+
+    @property
+    def failed_variants(self) -> list:
+        return [v for v in self.variants if v.status != "ok"]
+
+
+def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=None,
+          threads: Sequence[int] = (1,), delegates: Sequence[str] = ("xnnpack",), runs: int = 50,
+          warmup: int = 5, min_secs: float = 0.0, variants: Sequence[str] | None = None,
+          report: str | None = "report.html", epochs: int | None = None,
+          on_stage: Callable[[str, str], None] | None = None,
+          on_status: Callable[[str], None] | None = None) -> SweepRecord:
+    """Run every variant of ``recipe`` (a recipe path or a loaded Recipe) against ``model``.
+
+    ``data`` is the labelled evaluation set (.npz with x and y, or an image folder) that accuracy is
+    measured on; without it the report has no accuracy. A variant that fails is recorded and the
+    sweep moves on; finished work is kept. ``on_stage(variant, stage)`` is called before each stage.
+    Writes ``sweep.json`` after every variant and, unless ``report`` is None, a report (with the
+    Pareto chart) into the output folder.
+    """
+    say = on_status or (lambda message: None)
+    stage_hook = on_stage or (lambda name, stage: None)
+    loaded = _load(recipe)
+    model = model if model is not None else _recipe_value(loaded, "model")
+    data = data if data is not None else _recipe_value(loaded, "eval") or _recipe_value(loaded, "data")
+    if model is None:
+        raise UsageError("no model to sweep: give --model MODEL.keras (the recipe names none)")
+    model_path = Path(model).expanduser()
+    if not model_path.exists():
+        raise UsageError(f"model not found: {model_path}")
+    if data is not None and not Path(data).expanduser().exists() and ":" not in str(data):
+        raise UsageError(f"evaluation data not found: {data}")
+    chosen = _choose(loaded, variants)
+    if epochs is not None and epochs < 1:
+        raise UsageError(f"epochs must be 1 or more, got {epochs}")
+    threads, delegates = _check_settings(threads, delegates, runs, warmup, min_secs)
+    if report is not None:
+        from ..report import report_format
+
+        report_format(report)
+
+    out = Path(output_dir if output_dir is not None else f"sweep-{Path(loaded.path).stem}").expanduser()
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    source_sha = _content_hash(model_path)
+    record = SweepRecord(recipe=str(loaded.path), source_model=str(model_path.resolve()),
+                         data=None if data is None else str(data), target=target, threads=threads,
+                         delegates=delegates, output_dir=str(out), variants=[],
+                         started_at=_now_iso())
+
+    from .._progress import progress
+
+    with progress(chosen, label="sweep") as bar:
+        for variant in bar:
+            options = dict(variant.options)
+            if epochs is not None and variant.optimizes:
+                options["epochs"] = int(epochs)
+            entry = VariantRecord(name=variant.name, status="interrupted", options=options,
+                                  options_hash=_options_hash(options, source_sha))
+            record.variants.append(entry)
+            started = time.perf_counter()
+            try:
+                _run_variant(variant, options, entry, model_path=model_path, data=data, out=out,
+                             target=target, threads=threads, delegates=delegates, runs=runs,
+                             warmup=warmup, min_secs=min_secs, stage_hook=stage_hook, say=say)
+                entry.status = "ok"
+            except MobilekitError as exc:
+                entry.status, entry.error = "failed", str(exc)
+                say(f"{variant.name}: failed: {exc}")
+            finally:
+                # Written even on KeyboardInterrupt, so what finished is on record for the rerun.
+                entry.elapsed_s = round(time.perf_counter() - started, 3)
+                record.finished_at = _now_iso()
+                write_json_atomic(out / "sweep.json", to_dict(record))
+
+    if report is not None:
+        runs_for_report = _report_runs(record, out)
+        if runs_for_report:
+            from ..report import render_runs
+
+            written = render_runs(runs_for_report, out / report,
+                                  title=f"mobilekit sweep: {Path(loaded.path).name} on {model_path.name}")
+            record.report_path = written.output
+            record.pareto_front = written.pareto_front
+    record.finished_at = _now_iso()
+    write_json_atomic(out / "sweep.json", to_dict(record))
+    return record
+
+
+def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, out: Path, target,
+                 threads, delegates, runs, warmup, min_secs, stage_hook, say) -> None:
+    slug = _slug(variant.name)
+    tflite = out / "models" / f"{slug}-{entry.options_hash[:12]}.tflite"
+    card = tflite.with_suffix(".json")
+    if tflite.exists() and card.exists():
+        entry.stages["optimize"] = "resumed" if variant.optimizes else "skipped"
+        entry.stages["convert"] = "resumed"
+        say(f"{variant.name}: converted model kept ({tflite.name})")
+    else:
+        source, optimization = str(model_path), None
+        if variant.optimizes:
+            stage_hook(variant.name, "optimize")
+            source, optimization = _optimize(variant, options, model_path, say)
+            entry.stages["optimize"] = "done"
+        else:
+            entry.stages["optimize"] = "skipped"
+        stage_hook(variant.name, "convert")
+        say(f"{variant.name}: converting")
+        from ..convert import convert
+
+        convert_kwargs = {key: options[key] for key in ("quantize", "calibration", "calibration_samples",
+                                                        "io_type") if key in options}
+        # The card goes in last, so a model file without one is from an interrupted run: redone.
+        if card.exists():
+            card.unlink()
+        convert(source, tflite, optimization=optimization, progress=False, **convert_kwargs)
+        entry.stages["convert"] = "done"
+    card_data = json.loads(card.read_text(encoding="utf-8"))
+    entry.model_path = str(tflite.relative_to(out))
+    entry.model_sha256 = sha256_file(tflite)
+    entry.model_size_bytes = tflite.stat().st_size
+    entry.model_size_gzip_bytes = card_data.get("model_size_gzip_bytes")
+
+    if data is not None:
+        evaluation = out / "evaluations" / f"{slug}-{entry.model_sha256[:12]}-{_content_hash(data)[:12]}.json"
+        if evaluation.exists():
+            entry.stages["evaluate"] = "resumed"
+        else:
+            stage_hook(variant.name, "evaluate")
+            say(f"{variant.name}: evaluating on {data}")
+            from ..analyze.evaluate import evaluate
+
+            result = evaluate(tflite, data, progress=False)
+            write_json_atomic(evaluation, to_dict(result))
+            entry.stages["evaluate"] = "done"
+        entry.accuracy_top1 = json.loads(evaluation.read_text(encoding="utf-8"))["top1"]
+        entry.evaluation_path = str(evaluation.relative_to(out))
+    else:
+        entry.stages["evaluate"] = "skipped"
+
+    stage_hook(variant.name, "bench")
+    from .api import bench
+
+    summary = bench(tflite, target=target, threads=threads, delegates=delegates, runs=runs,
+                    warmup=warmup, min_secs=min_secs, output_dir=out / "bench" / slug,
+                    on_status=lambda message: say(f"{variant.name}: {message}"))
+    entry.stages["bench"] = "resumed" if summary.runs and all(r.resumed for r in summary.runs) else "done"
+    entry.bench_summary_path = str(Path(summary.summary_path).relative_to(out))
+    entry.results = [str(Path(r.result_path).relative_to(out)) for r in summary.runs
+                     if Path(r.result_path).exists()]
+    first_ok = next((r for r in summary.runs if r.status == "ok"), None)
+    entry.latency_ms_p50 = None if first_ok is None else first_ok.latency_ms_p50
+
+
+def _optimize(variant, options, model_path, say):
+    if not options.get("train"):
+        raise UsageError(f"variant {variant.name!r} asks for optimization steps but the recipe gives no "
+                         "train data", hint="add train = \"train.npz\" to [defaults] or the variant")
+    say(f"{variant.name}: optimizing")
+    from ..optimize import optimize
+
+    kwargs = variant.optimize_kwargs()
+    if "epochs" in options:
+        kwargs["epochs"] = options["epochs"]
+    model, record = optimize(str(model_path), options["train"], val=options.get("val"), verbose=0,
+                             **kwargs)
+    return model, to_dict(record)
+
+
+def _report_runs(record: SweepRecord, out: Path) -> list:
+    from ..report.runs import runs_from_results
+
+    runs = []
+    for entry in record.variants:
+        if entry.status == "ok" and entry.results:
+            runs += runs_from_results([out / path for path in entry.results], model_name=entry.name,
+                                      accuracy_top1=entry.accuracy_top1, variant=entry.name)
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# recipe access
+
+
+def _load(recipe):
+    if hasattr(recipe, "variants") and hasattr(recipe, "path"):
+        return recipe
+    from ..optimize.recipe import load_recipe
+
+    return load_recipe(recipe)
+
+
+def _check_settings(threads, delegates, runs, warmup, min_secs):
+    """Refuse bad bench settings before any variant is converted (bench() checks them again)."""
+    from .protocol import DELEGATES
+
+    threads = [threads] if isinstance(threads, int) else list(threads)
+    if not threads or any(not isinstance(t, int) or isinstance(t, bool) or t < 1 for t in threads):
+        raise UsageError(f"threads must be whole numbers of 1 or more, got {threads}", hint="e.g. --threads 1,2")
+    delegates = [delegates] if isinstance(delegates, str) else list(delegates)
+    unknown = [d for d in delegates if d not in DELEGATES]
+    if not delegates or unknown:
+        raise UsageError(f"unknown delegate(s) {unknown or delegates}: choose from {', '.join(DELEGATES)}")
+    if not isinstance(runs, int) or runs < 1:
+        raise UsageError(f"runs must be 1 or more, got {runs}")
+    if not isinstance(warmup, int) or warmup < 0:
+        raise UsageError(f"warmup must be 0 or more, got {warmup}")
+    if min_secs < 0:
+        raise UsageError(f"min-secs must be 0 or more, got {min_secs:g}")
+    return list(dict.fromkeys(threads)), list(dict.fromkeys(delegates))
+
+
+def _recipe_value(recipe, key):
+    value = getattr(recipe, key, None)
+    if value is None and isinstance(getattr(recipe, "defaults", None), dict):
+        value = recipe.defaults.get(key)
+    return value
+
+
+def _choose(recipe, names):
+    if not names:
+        return list(recipe.variants)
+    by_name = {variant.name: variant for variant in recipe.variants}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise UsageError(f"recipe {recipe.path} has no variant {', '.join(map(repr, missing))}; it has "
+                         f"{', '.join(by_name)}")
+    return [by_name[name] for name in names]
+
+
+# ---------------------------------------------------------------------------------------------
+# keys
+
+
+def _content_hash(path) -> str:
+    """sha256 of a file, of a folder's files (names and contents), or of the text of a spec."""
+    path_obj = Path(str(path)).expanduser()
+    if path_obj.is_file():
+        return sha256_file(path_obj)
+    digest = hashlib.sha256()
+    if path_obj.is_dir():
+        for item in sorted(p for p in path_obj.rglob("*") if p.is_file()):
+            digest.update(str(item.relative_to(path_obj)).encode() + b"\0" + sha256_file(item).encode())
+        return digest.hexdigest()
+    digest.update(str(path).encode())
+    return digest.hexdigest()
+
+
+def _options_hash(options: dict, source_sha: str) -> str:
+    """Same options on the same model and data files -> the same converted model file."""
+    keyed = {key: value for key, value in options.items() if key != "description"}
+    for key in ("train", "val", "calibration", "distill_from"):
+        if isinstance(keyed.get(key), str):
+            keyed[key] = {"path": keyed[key], "sha256": _content_hash(keyed[key])}
+    text = json.dumps({"model": source_sha, "options": keyed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "variant"
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def format_sweep(record: SweepRecord) -> str:
+    """The screen table: one row per variant."""
+    headers = ["variant", "status", "size KiB", "gzip KiB", "top-1", "p50 ms", "stages"]
+    rows = []
+    for v in record.variants:
+        stages = " ".join(f"{stage}:{state}" for stage, state in v.stages.items() if state != "skipped")
+        rows.append([v.name, v.status if v.status == "ok" else f"{v.status}: {v.error}"[:60],
+                     "-" if v.model_size_bytes is None else f"{v.model_size_bytes / 1024:.1f}",
+                     "-" if v.model_size_gzip_bytes is None else f"{v.model_size_gzip_bytes / 1024:.1f}",
+                     "-" if v.accuracy_top1 is None else f"{v.accuracy_top1 * 100:.2f}%",
+                     "-" if v.latency_ms_p50 is None else f"{v.latency_ms_p50:.4g}", stages])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+__all__ = ["sweep", "SweepRecord", "VariantRecord", "format_sweep", "STAGES"]
