@@ -25,7 +25,7 @@ def report_command(results, output, title, as_json):
       mobilekit bench model.tflite --threads 1,2 -o bench_out
       mobilekit report bench_out -o report.html
       mobilekit report bench_out sweep_out/ -o report.md
-      mobilekit report bench_out/*/result.json -o runs.csv
+      mobilekit report bench_out/runs/host/*/result.json -o runs.csv
     """
     from ..report import report
 
@@ -66,7 +66,7 @@ def compare_command(a, b, budgets, alpha, seed, as_json):
       mobilekit bench baseline.tflite -o base
       mobilekit bench candidate.tflite -o cand
       mobilekit compare base cand --budget p95=+5% --budget median=+2ms
-      mobilekit compare base/host-xnnpack-t1/result.json cand/host-xnnpack-t1/result.json --json
+      mobilekit compare old/result.json new/result.json --json
     """
     from ..errors import BudgetExceeded
     from ..report.compare import compare, format_compare
