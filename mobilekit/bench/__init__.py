@@ -1,20 +1,7 @@
-"""Benchmarking: the request/result protocol, statistics, runners (host and phone) and `bench()`.
-
-``mobilekit.bench`` is both this package and the public ``bench()`` function: once any submodule
-is imported, Python binds the package to ``mobilekit.bench``, so the package itself forwards calls
-to :func:`mobilekit.bench.api.bench` and ``from mobilekit import bench; bench(...)`` always works.
-"""
+"""Benchmarking: the request/result protocol, statistics, runners (host and phone) and `bench()`."""
 from __future__ import annotations
 
-import sys
-import types
+from .._callable import make_package_callable  # noqa: E402
 
-
-class _CallablePackage(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        from .api import bench
-
-        return bench(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
+# The package is also the public bench(): see mobilekit/_callable.py.
+make_package_callable(__name__, "mobilekit.bench.api:bench")

@@ -13,3 +13,8 @@ from .strip import strip
 __all__ = ["FitSettings", "KernelStats", "OptimizeRecord", "STEP_ORDER", "StepRecord",
            "check_quantize_after_qat", "cluster", "distill", "optimize", "prune", "qat", "strip",
            "strip_clustering", "strip_pruning", "unsupported_layers"]
+
+from .._callable import make_package_callable  # noqa: E402
+
+# The package is also the public optimize(): see mobilekit/_callable.py.
+make_package_callable(__name__, "mobilekit.optimize.pipeline:optimize")

@@ -73,3 +73,8 @@ def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
 
 
 __all__ = ["report", "render_runs", "ReportRecord", "report_format"]
+
+from .._callable import make_package_callable  # noqa: E402
+
+# The package is also the public report(): see mobilekit/_callable.py.
+make_package_callable(__name__, "mobilekit.report:report")
