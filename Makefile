@@ -4,9 +4,11 @@
 setup:
 	bash scripts/setup.sh
 
-# Convert the digits sample to float32 and int8, evaluate, benchmark on this computer, report.
+# Convert the digits sample four ways (float32, float16, dynamic, int8), evaluate each on held-out
+# data, benchmark on this computer (the host target) and write reports/demo/index.html.
 demo: setup
-	.venv/bin/python scripts/demo.py
+	.venv/bin/mobilekit sweep sample_models/recipes/demo.toml -m sample_models/digits_cnn.keras \
+	    --data sample_models/digits_eval.npz --target host --threads 1,2 -o reports/demo --report index.html
 
 # Everything: Python tests (real TF, LiteRT, adb server, Chromium) and the Android app's Java checks.
 test:
