@@ -19,7 +19,8 @@ import pytest
 
 from mobilekit.report import report
 
-from test_report import make_result_tree  # noqa: E402  (shared builder of real result folders)
+# The same real result folder test_report builds (cached per session, so built once).
+from test_report import result_tree  # noqa: E402,F401
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run "
@@ -173,8 +174,3 @@ def test_chromium_check_catches_a_broken_image(tmp_path, result_tree):
     assert any(image["alt"] == "gone" and image["width"] == 0 for image in seen["images"])
     assert any("undefinedFunction" in problem for problem in seen["problems"]), seen["problems"]
     assert any("missing.png" in problem for problem in seen["problems"]), seen["problems"]
-
-
-@pytest.fixture(scope="module")
-def result_tree(tmp_path_factory, tiny_tflite_path):
-    return make_result_tree(tmp_path_factory.mktemp("browser_results"), tiny_tflite_path)

@@ -109,7 +109,11 @@ def pareto_png(points) -> bytes:
         axes.scatter([p.model_size_bytes / 1024 for p in front], [p.latency_ms for p in front],
                      s=260, facecolors="none", edgecolors="#c44e52", linewidths=2, zorder=3)
     if known:
-        scatter = axes.scatter(sizes_kib, latencies, c=[a * 100 for a in accuracies], cmap="viridis",
+        percent = [a * 100 for a in accuracies]
+        # Equal accuracies would give matplotlib an empty colour range it pads to nonsense (>100%).
+        pad = max(0.5, 0.05 * (max(percent) - min(percent)))
+        scatter = axes.scatter(sizes_kib, latencies, c=percent, cmap="viridis",
+                               vmin=max(0.0, min(percent) - pad), vmax=min(100.0, max(percent) + pad),
                                s=90, edgecolors="black", linewidths=0.5, zorder=2)
         colourbar = figure.colorbar(scatter, ax=axes)
         colourbar.set_label("top-1 accuracy (%)")
