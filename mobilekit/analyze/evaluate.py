@@ -92,6 +92,7 @@ def run_tflite(interpreter, samples: np.ndarray, *, batch_size: int = 64, progre
     Models converted with a free batch dimension are resized to ``batch_size`` rows per invoke
     (far fewer Python round trips); fixed-batch models run their own batch size.
     """
+    from .._compat import _quiet_native_stderr
     from .._progress import progress as progress_bar
     from .tensors import from_output, to_input_dtype
 
@@ -110,11 +111,13 @@ def run_tflite(interpreter, samples: np.ndarray, *, batch_size: int = 64, progre
             if dynamic_batch:
                 if allocated_rows != count:
                     interpreter.resize_tensor_input(detail["index"], [count, *detail["shape"][1:]])
-                    interpreter.allocate_tensors()
+                    with _quiet_native_stderr():  # LiteRT's "Created XNNPACK delegate" INFO line
+                        interpreter.allocate_tensors()
                     allocated_rows = count
             else:
                 if allocated_rows is None:
-                    interpreter.allocate_tensors()
+                    with _quiet_native_stderr():
+                        interpreter.allocate_tensors()
                     allocated_rows = batch
                 if count < batch:  # pad the last fixed-size batch; padded rows are dropped below
                     rows = np.concatenate([rows, np.repeat(rows[-1:], batch - count, axis=0)])

@@ -224,7 +224,7 @@ def format_inspect(result: InspectResult) -> str:
         gpu = result.gpu
         lines.append("")
         if gpu["compatible"]:
-            lines.append("GPU        all ops can run on the GPU delegate")
+            lines.append("GPU        every op has a GPU delegate kernel")
         else:
             lines.append(f"GPU        {len(gpu['unsupported_ops'])} op(s) would stay on the CPU:")
             for op in gpu["unsupported_ops"]:
