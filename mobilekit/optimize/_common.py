@@ -433,5 +433,8 @@ def keras_kernel_stats(layer) -> KernelStats | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        # TensorFlow puts a traceback first and the actual message last.
+        lines = lines[-1:]
+    return lines[0][:300] if lines else type(exc).__name__

@@ -90,7 +90,7 @@ def _distiller(student, teacher, hard_loss, temperature, alpha):
         def metrics(self):
             return [self.loss_tracker] + self.compiled_metrics.metrics
 
-        def _losses(self, x, y, training):
+        def _distillation_loss(self, x, y, training):
             teacher_soft = tf_.nn.softmax(
                 logits(self.teacher(x, training=False), teacher_probs) / temperature)
             predictions = self.student(x, training=training)
@@ -104,7 +104,7 @@ def _distiller(student, teacher, hard_loss, temperature, alpha):
         def train_step(self, data):
             x, y = data
             with tf_.GradientTape() as tape:
-                loss, predictions = self._losses(x, y, True)
+                loss, predictions = self._distillation_loss(x, y, True)
             gradients = tape.gradient(loss, self.student.trainable_variables)
             self.optimizer.apply_gradients(zip(gradients, self.student.trainable_variables))
             self.loss_tracker.update_state(loss)
@@ -113,7 +113,7 @@ def _distiller(student, teacher, hard_loss, temperature, alpha):
 
         def test_step(self, data):
             x, y = data
-            loss, predictions = self._losses(x, y, False)
+            loss, predictions = self._distillation_loss(x, y, False)
             self.loss_tracker.update_state(loss)
             self.compiled_metrics.update_state(y, predictions)
             return {metric.name: metric.result() for metric in self.metrics}
