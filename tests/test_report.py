@@ -284,3 +284,12 @@ def test_report_command(tmp_path, result_tree):
     assert json.loads(outcome.output)["format"] == "csv"
     help_text = CliRunner().invoke(cli, ["report", "--help"]).output
     assert "Example" in help_text
+
+
+def test_a_bench_summary_names_its_results_even_after_the_folder_moved(tmp_path, result_tree):
+    moved = tmp_path / "moved"
+    shutil.copytree(result_tree / "bench_fp32", moved)
+    runs = collect_runs([moved / "summary.json"])
+    assert len(runs) == 2 and {run.threads for run in runs} == {1, 2}
+    assert all(run.model_name == "tiny_fp32" and run.accuracy_top1 is not None for run in runs)
+    assert all(moved in run.path.parents for run in runs)

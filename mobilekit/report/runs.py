@@ -152,11 +152,29 @@ def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
             model = run.get("model_name") or data.get("model_path")
             if isinstance(model, str) and ("/" in model or model.endswith(".tflite")):
                 model = Path(model).stem
-            _add(found, path.parent / ref, model_name=model if isinstance(model, str) else None,
+            result_path = _summary_result_path(path, data, ref)
+            if result_path is None:
+                continue  # the runner left no result at all; the summary's error is all there is
+            _add(found, result_path, model_name=model if isinstance(model, str) else None,
                  accuracy=accuracy)
         return
     if kind == "result" or explicit:
         _add(found, path)
+
+
+def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | None:
+    """A summary names results by absolute path; a copied or moved folder's summary means the
+    results beside it, so those are looked for first."""
+    output_dir = summary.get("output_dir")
+    if isinstance(output_dir, str):
+        try:
+            beside = summary_path.parent / Path(ref).relative_to(output_dir)
+        except ValueError:
+            beside = None
+        if beside is not None and beside.exists():
+            return beside
+    candidate = summary_path.parent / ref
+    return candidate if candidate.exists() else None
 
 
 def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None) -> None:
