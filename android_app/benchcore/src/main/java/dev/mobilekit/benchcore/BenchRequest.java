@@ -156,8 +156,8 @@ public final class BenchRequest {
         require(root, "", "schema_version", "run_id", "model", "delegate", "runs", "inputs", "save_outputs");
 
         Object version = root.opt("schema_version");
-        if (!(version instanceof Number) || !isIntegral((Number) version)
-                || ((Number) version).doubleValue() != SCHEMA_VERSION) {
+        // Strictly the JSON integer 1, as the Python reader checks it (1.0 is refused there too).
+        if (!(version instanceof Integer || version instanceof Long) || ((Number) version).longValue() != SCHEMA_VERSION) {
             throw new RequestException("schema_version", "this app reads schema_version " + SCHEMA_VERSION
                     + ", got " + describe(version) + "; update the app or mobilekit so both speak the same version");
         }

@@ -57,6 +57,8 @@ public final class BenchRunner {
         } catch (RequestException e) {
             BenchResult result = requestFailure(requestFile, e);
             result.runnerVersion = runnerVersion;
+            result.runtime = engine.runtime();
+            result.runtimeVersion = engine.runtimeVersion();
             result.device = safeDevice();
             result.startedAtMillis = started;
             result.finishedAtMillis = clock.wallMillis();
@@ -103,6 +105,8 @@ public final class BenchRunner {
         result.runnerVersion = runnerVersion;
         result.startedAtMillis = clock.wallMillis();
         result.device = safeDevice();
+        result.runtime = engine.runtime();
+        result.runtimeVersion = engine.runtimeVersion();
         String stage = "request";
         try {
             if (request.runs.minSecs > request.runs.maxSecs) {
@@ -122,8 +126,6 @@ public final class BenchRunner {
             result.initNs = clock.nanoTime() - t0;
             result.appliedDelegate = applied.name;
             result.fallbackReason = applied.fallbackReason;
-            result.runtime = engine.runtime();
-            result.runtimeVersion = engine.runtimeVersion();
             try {
                 progress.onApplied(applied);
             } catch (RuntimeException ignored) {

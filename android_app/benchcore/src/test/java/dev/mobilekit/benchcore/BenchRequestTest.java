@@ -138,7 +138,7 @@ public class BenchRequestTest {
 
     @Test
     public void rejectsAnotherSchemaVersion() throws Exception {
-        for (Object version : new Object[] {2, 0, "1", 1.5}) {
+        for (Object version : new Object[] {2, 0, "1", 1.5, 1.0, true}) {
             JSONObject j = valid();
             j.put("schema_version", version);
             assertEquals("schema_version", rejectedField(j));
