@@ -171,6 +171,10 @@ def test_calibration_from_image_folder_and_python_function(tmp_path, tiny_keras_
     result = convert(tiny_keras_path, tmp_path / "from_fn.tflite", quantize="int16x8",
                      calibration=f"{tmp_path / 'calib_fn.py'}:representative", calibration_samples=25)
     assert result.calibration_samples == 25
+    result = convert(tiny_keras_path, tmp_path / "from_array.tflite", quantize="int8",
+                     calibration=digits[0][:30])
+    assert result.calibration_samples == 30
+    assert result.calibration_source == "<in-memory array (30, 8, 8, 1)>"
 
 
 def test_calibration_is_validated_before_conversion(tmp_path, tiny_keras_path):

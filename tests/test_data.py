@@ -38,6 +38,15 @@ def test_npz_x_and_single_array_npz_and_npy(tmp_path, digits):
     assert len(load_samples(tmp_path / "x.npy", input_shape=SHAPE, limit=5)) == 5
 
 
+def test_arrays_from_python(digits):
+    x, y = digits[2][:12], digits[3][:12]
+    assert load_samples(x, input_shape=SHAPE, limit=5).shape == (5, 8, 8, 1)
+    got_x, got_y = load_labelled((x, y), input_shape=SHAPE)
+    np.testing.assert_array_equal(got_y, y)
+    with pytest.raises(DataError, match="11 labels for 12 samples"):
+        load_labelled((x, y[:11]))
+
+
 def test_integer_arrays_become_float32(tmp_path):
     np.save(tmp_path / "u8.npy", np.full((3, 8, 8, 1), 200, np.uint8))
     samples = load_samples(tmp_path / "u8.npy", input_shape=(1, 8, 8, 1))

@@ -24,6 +24,11 @@ def test_float_model_matches_its_keras_reference(tiny_tflite_path, tiny_keras_pa
     assert result.batch_size == 64  # the free batch dimension was used
 
 
+def test_python_arrays_as_data(tiny_tflite_path, digits):
+    result = evaluate(tiny_tflite_path, (digits[2][:20], digits[3][:20]))
+    assert result.samples == 20 and result.data == "<in-memory arrays x(20, 8, 8, 1), y(20,)>"
+
+
 def test_batching_does_not_change_outputs(tiny_tflite_path, digits):
     from mobilekit._compat import make_interpreter
 

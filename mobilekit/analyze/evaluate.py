@@ -59,7 +59,7 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     outputs, used_batch = run_tflite(interpreter, x, batch_size=batch_size, progress=progress)
     accuracy = accuracy_from_outputs(outputs, y)
     result = EvaluateResult(
-        model_path=str(model_path), data=str(data), samples=accuracy["samples"],
+        model_path=str(model_path), data=_describe_data(data), samples=accuracy["samples"],
         classes=accuracy["classes"], top1=accuracy["top1"], top5=accuracy["top5"],
         input_dtype=np.dtype(detail["dtype"]).name,
         output_dtype=np.dtype(interpreter.get_output_details()[0]["dtype"]).name,
@@ -74,6 +74,12 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
         result.snr_db = scores["snr_db"]
     result.elapsed_s = round(time.perf_counter() - started, 4)
     return result
+
+
+def _describe_data(data) -> str:
+    if isinstance(data, tuple):  # (x, y) arrays from Python: their shape, not their values
+        return f"<in-memory arrays x{tuple(np.shape(data[0]))}, y{tuple(np.shape(data[1]))}>"
+    return str(data)
 
 
 def _interpreter(content, model_path, num_threads):

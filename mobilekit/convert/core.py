@@ -117,7 +117,7 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         io_type=io_type, model_size_bytes=len(content), model_size_gzip_bytes=gzip_size(content),
         inputs=described["inputs"], outputs=described["outputs"],
         op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"],
-        calibration_source=str(calibration) if needs_calibration else None,
+        calibration_source=_describe_source(calibration) if needs_calibration else None,
         calibration_samples=int(len(samples)) if samples is not None else None,
         normalize=normalize if needs_calibration else None,
         conversion_time_s=round(conversion_time_s, 4),
@@ -148,6 +148,13 @@ def _check_arguments(quantize, io_type, calibration, calibration_samples, output
                          hint="name the output model.tflite")
     if output.is_dir():
         raise UsageError(f"output {output} is a folder; give a file name such as model.tflite")
+
+
+def _describe_source(calibration) -> str:
+    shape = getattr(calibration, "shape", None)
+    if shape is not None:  # an array passed from Python: its shape, not its values
+        return f"<in-memory array {tuple(int(d) for d in shape)}>"
+    return str(calibration)
 
 
 def _warn(key: str, message: str) -> str | None:

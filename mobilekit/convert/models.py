@@ -97,9 +97,25 @@ def load_model(model) -> LoadedModel:
     try:
         loaded = module.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for bad files and custom layers
+        fallback = _try_keras3(path) if kind == "tf_keras" and path.suffix.lower() == ".keras" else None
+        if fallback is not None:
+            return LoadedModel(kind="keras3", source=str(path), path=path, model=fallback)
         raise ModelError(f"cannot load {path} as a Keras model: {_last_line(exc)}",
                          hint="custom layers must be importable; re-save with model.save()") from None
     return LoadedModel(kind=kind, source=str(path), path=path, model=loaded)
+
+
+def _try_keras3(path):
+    """A .keras file without Keras 3 metadata that tf_keras cannot read may still be Keras 3's."""
+    from .._compat import keras3
+
+    module = keras3()
+    if module is None:
+        return None
+    try:
+        return module.models.load_model(path, compile=False)
+    except Exception:
+        return None
 
 
 def _saved_model_input_shapes(path) -> list[tuple]:

@@ -44,7 +44,11 @@ def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data") 
 
     ``input_shape`` is the model input's shape including the batch dimension (``None``/-1 for a
     free dimension). ``limit`` keeps the first N samples (callables are read only that far).
+    Python callers may also pass an array.
     """
+    if isinstance(spec, np.ndarray):
+        samples = spec if limit is None else spec[:int(limit)]
+        return check_samples(samples, input_shape, what=f"{what} (array)")
     kind, path = _source_kind(spec)
     if normalize is not None and kind != "images" and normalize != "none":
         raise DataError(f"--normalize {normalize} applies to image folders; {spec} is used as stored",
@@ -67,9 +71,16 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
 
     From an ``.npz`` with ``x`` and ``y`` (``y`` as class indices or one-hot rows), or an image
     folder with one subfolder per class (classes numbered in sorted subfolder-name order).
+    Python callers may also pass an ``(x, y)`` tuple of arrays.
     """
-    kind, resolved = _source_kind(path)
-    if kind == "npz":
+    if isinstance(path, tuple) and len(path) == 2:
+        x, y = (np.asarray(part) for part in path)
+        kind, resolved, path = "arrays", None, "(x, y) arrays"
+    else:
+        kind, resolved = _source_kind(path)
+    if kind == "arrays":
+        pass
+    elif kind == "npz":
         if normalize is not None and normalize != "none":
             raise DataError(f"--normalize {normalize} applies to image folders; {path} is used as "
                             "stored", hint="preprocess arrays before saving them, or drop --normalize")
