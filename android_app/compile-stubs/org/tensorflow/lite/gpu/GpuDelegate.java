@@ -12,6 +12,8 @@ public class GpuDelegate implements Delegate {
     @Override
     public void close() { throw new RuntimeException("Stub!"); }
 
+    /** Deprecated in the library in favour of GpuDelegateFactory.Options, which the app names. */
+    @Deprecated
     public static final class Options extends GpuDelegateFactory.Options {
         public Options() { throw new RuntimeException("Stub!"); }
     }
