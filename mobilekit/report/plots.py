@@ -54,7 +54,7 @@ def latency_distribution_png(run) -> bytes:
         value = latency[f"latency_ms_{key}"]
         for axes in (hist_axes, cdf_axes):
             axes.axvline(value, color=colour, linestyle="--", linewidth=1,
-                         label=f"{key} {value:.3f} ms" if axes is cdf_axes else None)
+                         label=f"{key} {value:.4g} ms" if axes is cdf_axes else None)
     cdf_axes.legend(fontsize=8, loc="lower right")
     for axes in (hist_axes, cdf_axes):
         axes.grid(alpha=0.3)

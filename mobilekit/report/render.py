@@ -130,11 +130,19 @@ def run_row(run) -> "OrderedDict[str, object]":
     return row
 
 
-def _fmt(value, digits=3) -> str:
+def format_ms(value) -> str:
+    """Four significant digits: tiny models run in microseconds, big ones in hundreds of ms, and a
+    fixed number of decimals would hide one or the other."""
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _fmt(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return format_ms(value)
     return str(value)
 
 
@@ -177,7 +185,7 @@ def summary_table(runs) -> tuple[list[str], list[list[str]]]:
     rows = []
     for run in runs:
         lat = run.latency or {}
-        ci = "-" if not lat else f"{lat['latency_ms_p50_ci_low']:.3f} – {lat['latency_ms_p50_ci_high']:.3f}"
+        ci = "-" if not lat else f"{format_ms(lat['latency_ms_p50_ci_low'])} – {format_ms(lat['latency_ms_p50_ci_high'])}"
         note = run.result.delegate.fallback_reason or ""
         if run.result.error is not None:
             note = f"failed at {run.result.error.stage}: {run.result.error.message}"
@@ -208,7 +216,7 @@ def device_table(runs) -> tuple[list[str], list[list[str]]]:
 
 def pareto_table(points) -> tuple[list[str], list[list[str]]]:
     headers = ["model", "size KiB", "median ms", "top-1", "on Pareto front"]
-    rows = [[p.name, _kib(p.model_size_bytes), f"{p.latency_ms:.3f}",
+    rows = [[p.name, _kib(p.model_size_bytes), format_ms(p.latency_ms),
              "-" if p.accuracy_top1 is None else f"{p.accuracy_top1 * 100:.2f}%",
              "yes" if p.on_front else "no"]
             for p in sorted(points, key=lambda p: (p.model_size_bytes, p.latency_ms))]
@@ -232,7 +240,7 @@ figcaption{font-size:.85rem;color:#555}.meta{color:#666;font-size:.85rem}
 """
 
 _TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "fallback reason / error", "manufacturer",
-                 "SoC / CPU", "OS", "runner", "runtime", "p50 95% CI ms"}
+                 "SoC / CPU", "OS", "runner", "runtime"}
 
 
 def _html_table(headers, rows, row_classes=None) -> str:
