@@ -394,7 +394,7 @@ def _names(paths) -> list[str]:
 def _show(value, unit) -> str:
     if unit == "bytes":
         return f"{value / (1 << 20):.2f} MiB"
-    return f"{value:.3f} ms"
+    return f"{value:.4g} ms"
 
 
 def _show_change(check: BudgetCheck) -> str:
@@ -403,7 +403,7 @@ def _show_change(check: BudgetCheck) -> str:
             return f"{value:+.1f}%"
         if check.unit == "bytes":
             return f"{value / (1 << 20):+.2f} MiB"
-        return f"{value:+.3f} ms"
+        return f"{value:+.4g} ms"
 
     text = one(check.change)
     if check.change_ci_low is not None:
@@ -415,10 +415,10 @@ def format_compare(record: CompareRecord) -> str:
     """A short human summary (the CLI prints this without --json)."""
     lines = []
     for c in record.comparisons:
-        lines.append(f"{c.configuration}: {c.verdict} — median {c.a_latency_ms_p50:.3f} → "
-                     f"{c.b_latency_ms_p50:.3f} ms ({c.median_change_pct:+.1f}%, "
-                     f"{record.ci_level:.0%} CI of the difference {c.median_diff_ms_ci_low:+.3f} .. "
-                     f"{c.median_diff_ms_ci_high:+.3f} ms), Mann-Whitney p = {c.p_value:.3g}, "
+        lines.append(f"{c.configuration}: {c.verdict} — median {c.a_latency_ms_p50:.4g} → "
+                     f"{c.b_latency_ms_p50:.4g} ms ({c.median_change_pct:+.1f}%, "
+                     f"{record.ci_level:.0%} CI of the difference {c.median_diff_ms_ci_low:+.4g} .. "
+                     f"{c.median_diff_ms_ci_high:+.4g} ms), Mann-Whitney p = {c.p_value:.3g}, "
                      f"confidence {c.confidence:.1%}, n = {c.a_samples}/{c.b_samples}")
     for check in record.budgets:
         lines.append(f"budget {check.budget} [{check.configuration}]: "
