@@ -25,7 +25,7 @@ if [ "$want_test_tools" = 1 ]; then
   missing=()
   command -v adb >/dev/null 2>&1 || missing+=(adb)
   [ -f /usr/share/java/junit4.jar ] || missing+=(junit4)
-  [ -f /usr/share/java/json.jar ] || [ -f /usr/share/java/android-json.jar ] || missing+=(libandroid-json-java)
+  [ -f /usr/share/java/com.android.json.jar ] || missing+=(libandroid-json-java)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -135,3 +135,11 @@ def test_long_sample_arrays_are_checked_item_by_item(tmp_path):
     data["timing"]["samples_ns"] = [1, -5]  # short arrays go through the schema itself
     with pytest.raises(ProtocolError, match=r"timing\.samples_ns\.1"):
         protocol.validate("result", data)
+
+
+def test_run_id_with_a_trailing_newline_is_refused():
+    # A run id names folders on the phone; Python's `$` alone would let "abc\n" through.
+    data = json.loads(VALID_REQUESTS[0].read_text())
+    data["run_id"] = "abc\n"
+    with pytest.raises(ProtocolError, match="run_id"):
+        protocol.validate("request", data)
