@@ -66,7 +66,7 @@ def test_detects_a_ten_percent_shift_with_200_samples():
     base, slower = latencies_ns(rng), latencies_ns(rng, scale=1.10)
     figures = compare_samples(base, slower)
     assert figures["verdict"] == SLOWER
-    assert figures["p_value"] < 1e-6 and figures["confidence"] > 0.999
+    assert figures["p_value"] < 1e-6 and figures["confidence"] > 0.999 and "agree" in figures["reason"]
     assert 5.0 < figures["median_change_pct"] < 15.0
     assert 0 < figures["median_diff_ms_ci_low"] < figures["median_diff_ms"] < figures["median_diff_ms_ci_high"]
     assert compare_samples(slower, base)["verdict"] == FASTER
@@ -75,7 +75,7 @@ def test_detects_a_ten_percent_shift_with_200_samples():
 def test_no_alarm_on_identical_distributions():
     rng = np.random.default_rng(11)
     figures = compare_samples(latencies_ns(rng), latencies_ns(rng))
-    assert figures["verdict"] == NO_CHANGE
+    assert figures["verdict"] == NO_CHANGE and "finds no shift" in figures["reason"]
     assert figures["median_diff_ms_ci_low"] < 0 < figures["median_diff_ms_ci_high"]
     # Across many seeds the false-alarm rate stays near the 5% the level promises (not zero:
     # a test that never alarms would also pass the line above).

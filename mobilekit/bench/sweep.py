@@ -150,7 +150,8 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
 def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, out: Path, target,
                  threads, delegates, runs, warmup, min_secs, stage_hook, say) -> None:
     slug = _slug(variant.name)
-    tflite = out / "models" / f"{slug}-{entry.options_hash[:12]}.tflite"
+    # Named after the variant (reports and summaries show the file name), kept apart by the hash.
+    tflite = out / "models" / entry.options_hash[:12] / f"{slug}.tflite"
     card = tflite.with_suffix(".json")
     if tflite.exists() and card.exists():
         entry.stages["optimize"] = "resumed" if variant.optimizes else "skipped"

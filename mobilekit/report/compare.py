@@ -77,7 +77,8 @@ class Comparison:
     mann_whitney_u: float
     p_value: float
     verdict: str
-    confidence: float  # 1 - p: how sure the test is that there is a shift at all
+    confidence: float  # 1 - p: how sure the rank test is that there is a shift at all
+    reason: str = ""  # why the verdict, in one sentence
 
 
 @dataclass
@@ -169,13 +170,20 @@ def compare_samples(a_ns, b_ns, *, alpha: float = ALPHA, resamples: int = BOOTST
     # A shift needs both: the rank test sees one, and the median interval excludes zero.
     if p_value < alpha and (low > 0 or high < 0):
         verdict = SLOWER if diff > 0 else FASTER
+        reason = (f"the rank test (p = {p_value:.3g}) and the interval of the median difference "
+                  "agree")
+    elif p_value < alpha:
+        verdict = NO_CHANGE
+        reason = (f"the ranks differ (p = {p_value:.3g}) but the interval of the median difference "
+                  "includes zero: the distributions differ in shape more than in median")
     else:
         verdict = NO_CHANGE
+        reason = f"the rank test finds no shift (p = {p_value:.3g} >= {alpha:g})"
     median_a = float(np.median(a_ms))
     return {"median_diff_ms": diff, "median_diff_ms_ci_low": low, "median_diff_ms_ci_high": high,
             "median_change_pct": 100.0 * diff / median_a if median_a else float("inf"),
             "mann_whitney_u": u_stat, "p_value": p_value, "verdict": verdict,
-            "confidence": 1.0 - p_value}
+            "confidence": 1.0 - p_value, "reason": reason}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,11 +423,11 @@ def format_compare(record: CompareRecord) -> str:
     """A short human summary (the CLI prints this without --json)."""
     lines = []
     for c in record.comparisons:
-        lines.append(f"{c.configuration}: {c.verdict} — median {c.a_latency_ms_p50:.4g} → "
+        verdict = c.verdict if c.verdict == NO_CHANGE else f"{c.verdict} ({c.confidence:.2%} confidence)"
+        lines.append(f"{c.configuration}: {verdict} — median {c.a_latency_ms_p50:.4g} → "
                      f"{c.b_latency_ms_p50:.4g} ms ({c.median_change_pct:+.1f}%, "
-                     f"{record.ci_level:.0%} CI of the difference {c.median_diff_ms_ci_low:+.4g} .. "
-                     f"{c.median_diff_ms_ci_high:+.4g} ms), Mann-Whitney p = {c.p_value:.3g}, "
-                     f"confidence {c.confidence:.1%}, n = {c.a_samples}/{c.b_samples}")
+                     f"{record.ci_level:.0%} interval of the difference {c.median_diff_ms_ci_low:+.4g} .. "
+                     f"{c.median_diff_ms_ci_high:+.4g} ms; n = {c.a_samples}/{c.b_samples}): {c.reason}")
     for check in record.budgets:
         lines.append(f"budget {check.budget} [{check.configuration}]: "
                      f"{'ok' if check.passed else 'EXCEEDED'} ({_show(check.baseline, check.metric_unit)} → "
