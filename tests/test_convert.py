@@ -109,8 +109,11 @@ def test_h5_savedmodel_and_in_memory_models(tmp_path, tiny_keras_path, tiny_tfli
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
     expected = run(tiny_tflite_path)
+    import mobilekit
+
     for source, name in ((tmp_path / "tiny.h5", "h5"), (tmp_path / "saved", "saved"), (model, "mem")):
-        result = convert(source, tmp_path / f"{name}.tflite")
+        result = mobilekit.convert(source, tmp_path / f"{name}.tflite")  # the public API spelling
+        assert isinstance(result, mobilekit.ConvertResult)
         np.testing.assert_allclose(run(tmp_path / f"{name}.tflite"), expected, atol=1e-5)
         if name == "mem":
             assert result.source_sha256 is None and "in-memory" in result.source_model

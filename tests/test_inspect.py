@@ -53,7 +53,9 @@ def pruned_int8_tflite(tmp_path_factory, tiny_keras_path, digits):
 
 
 def test_inspect_float_model(tiny_tflite_path):
-    result = inspect_model(tiny_tflite_path, use_analyzer=False)
+    import mobilekit
+
+    result = mobilekit.inspect_model(tiny_tflite_path, use_analyzer=False)
     assert result.model_size_bytes == tiny_tflite_path.stat().st_size
     assert result.op_histogram == {"FULLY_CONNECTED": 2, "CONV_2D": 1, "MAX_POOL_2D": 1,
                                    "RESHAPE": 1, "SOFTMAX": 1}
