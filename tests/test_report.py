@@ -293,3 +293,16 @@ def test_a_bench_summary_names_its_results_even_after_the_folder_moved(tmp_path,
     assert len(runs) == 2 and {run.threads for run in runs} == {1, 2}
     assert all(run.model_name == "tiny_fp32" and run.accuracy_top1 is not None for run in runs)
     assert all(moved in run.path.parents for run in runs)
+
+
+def test_phone_results_show_thermal_delegate_fallback_and_device_facts(tmp_path):
+    files = [FIXTURE_RESULTS / "ok_android_thermal.json", FIXTURE_RESULTS / "ok_host_gpu_fallback.json"]
+    text = Path(report(files, tmp_path / "r.html").output).read_text()
+    phone = json.loads(files[0].read_text())
+    start, end = phone["thermal"]["start"], phone["thermal"]["end"]
+    assert (f"{start['status']} {start['battery_temp_c']:.1f} °C → {end['status']} "
+            f"{end['battery_temp_c']:.1f} °C") in text
+    assert phone["device"]["soc"] in text and phone["device"]["os"] in text
+    fallback = json.loads(files[1].read_text())["delegate"]
+    assert f"{fallback['requested']} → {fallback['applied']}" in text
+    assert fallback["fallback_reason"].replace("'", "&#x27;") in text
