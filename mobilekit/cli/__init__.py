@@ -84,6 +84,8 @@ def cli(ctx, debug):
     if debug:
         import os
 
+        # Read by _compat before TensorFlow loads: keep its native start-up log and C++ logging.
+        os.environ["MOBILEKIT_DEBUG"] = "1"
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
