@@ -37,7 +37,7 @@ def report(results, output, *, title: str | None = None) -> ReportRecord:
     """Write a report of the bench results in ``results`` (paths) to ``output`` (.html/.md/.csv)."""
     from .runs import collect_runs
 
-    fmt = report_format(output)  # before reading anything: a bad name should fail fast
+    report_format(output)  # before reading anything: a bad name should fail fast
     runs = collect_runs(results)
     return render_runs(runs, output, title=title)
 

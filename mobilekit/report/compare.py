@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..bench import stats
 from ..errors import BudgetExceeded, ReportError, UsageError
 
 FASTER, SLOWER, NO_CHANGE = "faster", "slower", "no detectable change"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..bench import protocol, stats
 from ..bench.protocol import BenchResult
-from ..errors import ProtocolError, ReportError
+from ..errors import ReportError
 
 # A sweep record names itself with this, so a folder scan can tell it from other JSON.
 SWEEP_RECORD_KIND = "mobilekit.sweep"
@@ -228,4 +228,4 @@ def runs_from_results(results, *, model_name: str, accuracy_top1: float | None =
 
 
 __all__ = ["ReportRun", "collect_runs", "runs_from_results", "load_result_for_report",
-           "SWEEP_RECORD_KIND", "ProtocolError"]
+           "SWEEP_RECORD_KIND"]
