@@ -16,8 +16,10 @@ def test_sample_recipes_load_with_paths_that_exist(name):
     recipe = load_recipe(RECIPES / name)
     assert recipe.names[0] == "fp32" and len(recipe.variants) >= 4
     for variant in recipe.variants:
-        for key in ("train", "val", "calibration"):
+        for key in ("model", "eval", "train", "val", "calibration"):
             assert Path(variant.options[key]).is_absolute()
+        for key in ("model", "eval", "val", "calibration"):
+            assert Path(variant.options[key]).exists()
     assert not recipe.variant("fp32").optimizes
     assert recipe.variant("fp32").convert_kwargs()["quantize"] == "none"
     assert any(variant.optimize_kwargs().get("qat") for variant in recipe.variants)

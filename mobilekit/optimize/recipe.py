@@ -4,6 +4,8 @@ Format (TOML, read with ``tomllib``)::
 
     # Options every variant starts from; a variant's own keys override them.
     [defaults]
+    model = "digits_cnn.keras"        # what `sweep` optimizes unless given --model
+    eval = "digits_eval.npz"          # held-out labelled data `sweep` measures top-1 on
     train = "digits_train.npz"        # paths are relative to the recipe file
     val = "digits_val.npz"
     calibration = "digits_calibration.npz"
@@ -23,7 +25,8 @@ The keys are the `mobilekit convert` options with dashes as underscores (``OPTIO
 fine-tuning (``train``, ``val``, ``epochs``, ``batch_size``, ``learning_rate``), the steps
 (``distill_from``, ``temperature``, ``alpha``, ``prune``, ``prune_schedule``, ``prune_structure``,
 ``prune_for_latency``, ``cluster``, ``qat``, ``qat_skip_unsupported``) and the conversion
-(``quantize``, ``calibration``, ``calibration_samples``, ``io_type``), plus ``description``.
+(``quantize``, ``calibration``, ``calibration_samples``, ``io_type``), plus ``description``, and
+``model``/``eval`` (the model and held-out data a sweep uses; `convert` takes its MODEL argument).
 Unknown keys and wrong types are refused with the variant and key named.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ from ..errors import UsageError
 # key -> accepted Python types (after TOML parsing)
 OPTION_KEYS = {
     "description": (str,),
+    "model": (str,), "eval": (str,),
     "train": (str,), "val": (str,),
     "epochs": (int,), "batch_size": (int,), "learning_rate": (float, int),
     "distill_from": (str,), "temperature": (float, int), "alpha": (float, int),
@@ -46,7 +50,7 @@ OPTION_KEYS = {
     "qat": (bool,), "qat_skip_unsupported": (bool,),
     "quantize": (str,), "calibration": (str,), "calibration_samples": (int,), "io_type": (str,),
 }
-PATH_KEYS = ("train", "val", "distill_from", "calibration")
+PATH_KEYS = ("model", "eval", "train", "val", "distill_from", "calibration")
 # Keys that ask for an optimization step (a variant with none of them only converts).
 STEP_KEYS = ("distill_from", "prune", "prune_structure", "cluster", "qat")
 # Options handed to mobilekit.optimize.optimize (the rest go to conversion).
