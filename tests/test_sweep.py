@@ -96,6 +96,7 @@ def test_interrupted_sweep_resumes_and_failures_keep_finished_variants(tmp_path,
     assert set(record.pareto_front) <= {"fp32", "dynamic", "pruned"}
     pruned_card = json.loads((out / by_name["pruned"].model_path).with_suffix(".json").read_text())
     assert pruned_card["optimization"]["steps"][0]["step"] == "prune"
+    assert pruned_card["optimization"]["tflite_verification"]["passed"] is True  # read back from the file
 
     # `mobilekit report` on the sweep folder sees the variants with their accuracies
     again = report([out], tmp_path / "again.csv")
@@ -124,6 +125,11 @@ def test_changed_options_convert_again(tmp_path, recipe, tiny_keras_path):
     assert second.variants[0].stages["convert"] == "done"
     assert first.variants[0].model_sha256 != second.variants[0].model_sha256
     assert second.variants[0].accuracy_top1 is None and second.variants[0].stages["evaluate"] == "skipped"
+    # a model file whose conversion never confirmed (no marker: interrupted, or its check failed)
+    # is converted again rather than trusted
+    (out / second.variants[0].model_path).with_suffix(".done").unlink()
+    third = sweep(edited, **common)
+    assert third.variants[0].stages["convert"] == "done"
 
 
 def test_sweep_bad_inputs(tmp_path, recipe, tiny_keras_path):

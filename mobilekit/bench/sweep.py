@@ -153,28 +153,30 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
     # Named after the variant (reports and summaries show the file name), kept apart by the hash.
     tflite = out / "models" / entry.options_hash[:12] / f"{slug}.tflite"
     card = tflite.with_suffix(".json")
-    if tflite.exists() and card.exists():
+    # Written only after conversion (and the optimization's read-back check) succeeded: a model and
+    # card left by an interrupted or refused run are never taken for finished work.
+    finished = tflite.with_suffix(".done")
+    if tflite.exists() and card.exists() and finished.exists():
         entry.stages["optimize"] = "resumed" if variant.optimizes else "skipped"
         entry.stages["convert"] = "resumed"
         say(f"{variant.name}: converted model kept ({tflite.name})")
     else:
-        source, optimization = str(model_path), None
+        finished.unlink(missing_ok=True)
+        convert_kwargs = {key: options[key] for key in ("calibration", "calibration_samples", "io_type")
+                          if key in options}
+        quantize = options.get("quantize", "none")
         if variant.optimizes:
             stage_hook(variant.name, "optimize")
-            source, optimization = _optimize(variant, options, model_path, say)
+            _optimize_and_convert(variant, options, model_path, tflite, quantize, convert_kwargs, say)
             entry.stages["optimize"] = "done"
         else:
             entry.stages["optimize"] = "skipped"
-        stage_hook(variant.name, "convert")
-        say(f"{variant.name}: converting")
-        from ..convert import convert
+            stage_hook(variant.name, "convert")
+            say(f"{variant.name}: converting")
+            from ..convert import convert
 
-        convert_kwargs = {key: options[key] for key in ("quantize", "calibration", "calibration_samples",
-                                                        "io_type") if key in options}
-        # The card goes in last, so a model file without one is from an interrupted run: redone.
-        if card.exists():
-            card.unlink()
-        convert(source, tflite, optimization=optimization, progress=False, **convert_kwargs)
+            convert(str(model_path), tflite, quantize=quantize, progress=False, **convert_kwargs)
+        finished.write_text(entry.options_hash + "\n", encoding="utf-8")
         entry.stages["convert"] = "done"
     card_data = json.loads(card.read_text(encoding="utf-8"))
     entry.model_path = str(tflite.relative_to(out))
@@ -213,19 +215,21 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
     entry.latency_ms_p50 = None if first_ok is None else first_ok.latency_ms_p50
 
 
-def _optimize(variant, options, model_path, say):
+def _optimize_and_convert(variant, options, model_path, tflite, quantize, convert_kwargs, say):
+    """The optimize area's flow: optimize, convert, and check the claims in the .tflite itself."""
     if not options.get("train"):
         raise UsageError(f"variant {variant.name!r} asks for optimization steps but the recipe gives no "
                          "train data", hint="add train = \"train.npz\" to [defaults] or the variant")
-    say(f"{variant.name}: optimizing")
-    from ..optimize import optimize
+    say(f"{variant.name}: optimizing and converting")
+    from ..optimize.flow import optimize_and_convert
 
-    kwargs = variant.optimize_kwargs()
+    optimize_kwargs = variant.optimize_kwargs()
+    optimize_kwargs.pop("quantize", None)  # passed on its own below
     if "epochs" in options:
-        kwargs["epochs"] = options["epochs"]
-    model, record = optimize(str(model_path), options["train"], val=options.get("val"), verbose=0,
-                             **kwargs)
-    return model, to_dict(record)
+        optimize_kwargs["epochs"] = options["epochs"]
+    optimize_kwargs["verbose"] = 0
+    optimize_and_convert(str(model_path), tflite, train=options["train"], val=options.get("val"),
+                         optimize=optimize_kwargs, quantize=quantize, progress=False, **convert_kwargs)
 
 
 def _report_runs(record: SweepRecord, out: Path) -> list:
