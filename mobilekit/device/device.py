@@ -115,5 +115,7 @@ class Device:
         result = self.transport.shell(["sha256sum", remote])
         if not result.ok:
             return None
-        digest = result.stdout.split(" ", 1)[0].strip()
+        # sha256sum escapes names with a backslash or newline by prefixing the line with "\\"
+        fields = result.stdout.split()
+        digest = fields[0].lstrip("\\") if fields else ""
         return digest if re.fullmatch(r"[0-9a-f]{64}", digest) else None

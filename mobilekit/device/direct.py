@@ -62,6 +62,7 @@ class DirectTransport(Transport):
         self.auth_timeout_s = auth_timeout_s
         self.timeout_s = timeout_s
         self._device = None
+        self._tcp = None
         self._errors = _adb_shell_errors()
         self.connect()
 
@@ -72,7 +73,8 @@ class DirectTransport(Transport):
 
         if self.address:
             host, port = split_address(self.address)
-            device = AdbDevice(_no_delay_tcp_transport()(host, port), default_transport_timeout_s=self.timeout_s)
+            self._tcp = _no_delay_tcp_transport()(host, port)
+            device = AdbDevice(self._tcp, default_transport_timeout_s=self.timeout_s)
         else:
             try:
                 from adb_shell.adb_device import AdbDeviceUsb
@@ -110,6 +112,15 @@ class DirectTransport(Transport):
             _close_quietly(self._device)
             self._device = None
 
+    def _shutdown_socket(self) -> None:
+        connection = getattr(self._tcp, "_connection", None)
+        if connection is not None:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)  # wakes the reader's select()
+            except OSError:
+                pass
+            connection.close()  # and its next select() fails instead of spinning on EOF
+
     def _lost(self, what: str, exc: BaseException) -> DeviceError:
         self.close()
         return DeviceError(f"connection to {self.serial} lost during {what}: {_one_line(exc)}",
@@ -120,7 +131,8 @@ class DirectTransport(Transport):
         text = quote_command(command)
         device = self._ensure()
         try:
-            raw = device.shell(with_sentinel(text), read_timeout_s=self.timeout_s,
+            wait_s = max(self.timeout_s, timeout_s or 0.0)
+            raw = device.shell(with_sentinel(text), transport_timeout_s=wait_s, read_timeout_s=wait_s,
                                timeout_s=timeout_s, decode=False)
         except self._errors + (OSError,) as exc:
             from adb_shell.exceptions import AdbTimeoutError
@@ -141,7 +153,10 @@ class DirectTransport(Transport):
 
         def pump():
             try:
-                for chunk in device.streaming_shell(with_sentinel(text), read_timeout_s=10 ** 6, decode=False):
+                # No transport timeout: a long run may print nothing for minutes; our own deadline
+                # below ends it instead.
+                for chunk in device.streaming_shell(with_sentinel(text), transport_timeout_s=10 ** 6,
+                                                    read_timeout_s=10 ** 6, decode=False):
                     chunks.put(("data", chunk))
                 chunks.put(("end", None))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
@@ -159,7 +174,9 @@ class DirectTransport(Transport):
                     raise queue.Empty
                 kind, value = chunks.get(timeout=remaining)
             except queue.Empty:
-                # adb-shell cannot abandon a stream: closing the link ends the worker's read.
+                # adb-shell cannot abandon a stream, and its close() waits for the reader's lock:
+                # shut the socket under the reader so it returns at once, then drop the link.
+                self._shutdown_socket()
                 self.close()
                 worker.join(5)
                 raise DeviceTimeoutError(f"command did not finish within {timeout_s:g} s: {text[:200]}",

@@ -82,10 +82,22 @@ def pick_entry(entries: list[dict], serial: str | None) -> dict:
     return entry
 
 
+def default_auth_timeout_s() -> float:
+    """How long to wait for a person to accept the "Allow USB debugging?" prompt."""
+    import os
+
+    try:
+        return float(os.environ.get("MOBILEKIT_ADB_AUTH_TIMEOUT_S", "20"))
+    except ValueError:
+        return 20.0
+
+
 def open_transport(serial: str | None = None, *, adb: str = "auto", connect: str | None = None,
-                   auth_timeout_s: float = 20.0) -> Transport:
+                   auth_timeout_s: float | None = None) -> Transport:
     """A Transport to one phone, chosen as `--adb/--serial/--connect` describe."""
     _check_choice(adb)
+    if auth_timeout_s is None:
+        auth_timeout_s = default_auth_timeout_s()
     server = AdbServer()
     if adb == "server" or (adb == "auto" and server.answers()):
         if connect:
@@ -104,4 +116,46 @@ def open_transport(serial: str | None = None, *, adb: str = "auto", connect: str
     address = connect or (serial if serial and ":" in serial else None)
     if address:
         return DirectTransport(address, auth_timeout_s=auth_timeout_s)
-    return DirectTransport(usb_serial=serial, auth_timeout_s=auth_timeout_s)
+    entry = pick_entry([{"serial": found, "state": "device"} for found in usb_serials()], serial)
+    return DirectTransport(usb_serial=entry["serial"], auth_timeout_s=auth_timeout_s)
+
+
+def list_devices(adb: str = "auto", connect: str | None = None, *, package: str | None = None,
+                 auth_timeout_s: float | None = None) -> list:
+    """Every phone the chosen way of reaching phones sees, with facts for the ready ones."""
+    from .device import Device, DeviceInfo
+
+    _check_choice(adb)
+    if auth_timeout_s is None:
+        auth_timeout_s = default_auth_timeout_s()
+    server = AdbServer()
+    rows = []
+    if adb == "server" or (adb == "auto" and server.answers()):
+        if connect:
+            server.connect_device(connect)
+            time.sleep(0.2)  # let the server finish the handshake before listing
+        for entry in server.devices():
+            if entry["state"] != "device":
+                rows.append(DeviceInfo(serial=entry["serial"], state=entry["state"],
+                                       model=entry.get("model", "").replace("_", " ") or None,
+                                       transport="server"))
+                continue
+            try:
+                rows.append(Device(ServerTransport(entry["serial"], server)).info(package))
+            except DeviceError as exc:
+                rows.append(DeviceInfo(serial=entry["serial"], state=f"error: {exc.message}", transport="server"))
+        return rows
+    from .direct import DirectTransport
+
+    targets = [("address", connect)] if connect else [("usb", serial) for serial in usb_serials()]
+    for kind, name in targets:
+        try:
+            transport = (DirectTransport(name, auth_timeout_s=auth_timeout_s) if kind == "address"
+                         else DirectTransport(usb_serial=name, auth_timeout_s=auth_timeout_s))
+        except DeviceError as exc:
+            state = "unauthorized" if "unauthorized" in exc.message else f"error: {exc.message}"
+            rows.append(DeviceInfo(serial=name, state=state, transport="direct"))
+            continue
+        with transport:
+            rows.append(Device(transport).info(package))
+    return rows
