@@ -92,7 +92,7 @@ def test_interrupted_sweep_resumes_and_failures_keep_finished_variants(tmp_path,
     assert sizes["dynamic"] < sizes["fp32"] / 2
     assert all(by_name[name].accuracy_top1 is not None for name in sizes)
     report_text = Path(record.report_path).read_text()
-    assert "Pareto" in report_text and record.pareto_front
+    assert "Pareto" in report_text and record.pareto_front and "plain float32" in report_text
     assert set(record.pareto_front) <= {"fp32", "dynamic", "pruned"}
     pruned_card = json.loads((out / by_name["pruned"].model_path).with_suffix(".json").read_text())
     assert pruned_card["optimization"]["steps"][0]["step"] == "prune"

@@ -238,8 +238,10 @@ def _report_runs(record: SweepRecord, out: Path) -> list:
     runs = []
     for entry in record.variants:
         if entry.status == "ok" and entry.results:
+            description = entry.options.get("description")
             runs += runs_from_results([out / path for path in entry.results], model_name=entry.name,
-                                      accuracy_top1=entry.accuracy_top1, variant=entry.name)
+                                      accuracy_top1=entry.accuracy_top1, variant=entry.name,
+                                      description=description if isinstance(description, str) else None)
     return runs
 
 

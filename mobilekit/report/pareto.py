@@ -11,6 +11,7 @@ class ParetoPoint:
     latency_ms: float
     accuracy_top1: float | None = None
     on_front: bool = False
+    description: str | None = None
 
 
 def _dominates(a: ParetoPoint, b: ParetoPoint, use_accuracy: bool) -> bool:

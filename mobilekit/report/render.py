@@ -48,7 +48,8 @@ def pareto_points(runs) -> tuple[list[ParetoPoint], str]:
         best = min(chosen, key=lambda r: r.latency["latency_ms_p50"])
         accuracy = next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None)
         points.append(ParetoPoint(name=name, model_size_bytes=float(best.model_size_bytes),
-                                  latency_ms=best.latency["latency_ms_p50"], accuracy_top1=accuracy))
+                                  latency_ms=best.latency["latency_ms_p50"], accuracy_top1=accuracy,
+                                  description=next((r.description for r in members if r.description), None)))
     pareto_front(points)
     return points, basis
 
@@ -220,6 +221,10 @@ def pareto_table(points) -> tuple[list[str], list[list[str]]]:
              "-" if p.accuracy_top1 is None else f"{p.accuracy_top1 * 100:.2f}%",
              "yes" if p.on_front else "no"]
             for p in sorted(points, key=lambda p: (p.model_size_bytes, p.latency_ms))]
+    if any(p.description for p in points):
+        headers.append("description")
+        for row, point in zip(rows, sorted(points, key=lambda p: (p.model_size_bytes, p.latency_ms))):
+            row.append(point.description or "-")
     return headers, rows
 
 
@@ -240,6 +245,7 @@ figcaption{font-size:.85rem;color:#555}.meta{color:#666;font-size:.85rem}
 """
 
 _TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "fallback reason / error", "manufacturer",
+                 "description",
                  "SoC / CPU", "OS", "runner", "runtime"}
 
 

@@ -26,7 +26,7 @@ class ReportRun:
     path: Path | None = None
     accuracy_top1: float | None = None
     variant: str | None = None
-    extra: dict = field(default_factory=dict)
+    description: str | None = None  # a sweep variant's description, shown beside its name
     _latency: dict | None = field(default=None, repr=False)
 
     @property
@@ -136,8 +136,10 @@ def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
     if kind == "sweep":
         for variant in data.get("variants", []):
             for item in variant.get("results", []):
+                description = (variant.get("options") or {}).get("description")
                 _add(found, path.parent / item, model_name=variant.get("name"),
-                     accuracy=variant.get("accuracy_top1"), variant=variant.get("name"))
+                     accuracy=variant.get("accuracy_top1"), variant=variant.get("name"),
+                     description=description if isinstance(description, str) else None)
         return
     if kind == "summary":
         for run in data["runs"]:
@@ -177,7 +179,8 @@ def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | 
     return candidate if candidate.exists() else None
 
 
-def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None) -> None:
+def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None,
+         description=None) -> None:
     key = path.resolve()
     if key in found:
         run = found[key]
@@ -188,7 +191,8 @@ def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=Non
     result = load_result_for_report(path)
     found[key] = ReportRun(result=result, path=path,
                            model_name=model_name or _model_name_beside(path, result),
-                           accuracy_top1=None if accuracy is None else float(accuracy), variant=variant)
+                           accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
+                           description=description)
 
 
 def load_result_for_report(path: Path) -> BenchResult:
@@ -217,13 +221,13 @@ def _model_name_beside(path: Path, result: BenchResult) -> str:
 
 
 def runs_from_results(results, *, model_name: str, accuracy_top1: float | None = None,
-                      variant: str | None = None) -> list[ReportRun]:
+                      variant: str | None = None, description: str | None = None) -> list[ReportRun]:
     """ReportRuns for result files the caller already knows the labels of (the sweep uses this)."""
     runs = []
     for path in results:
         path = Path(path)
         runs.append(ReportRun(result=load_result_for_report(path), path=path, model_name=model_name,
-                              accuracy_top1=accuracy_top1, variant=variant))
+                              accuracy_top1=accuracy_top1, variant=variant, description=description))
     return runs
 
 
