@@ -145,3 +145,13 @@ def test_sweep_bad_inputs(tmp_path, recipe, tiny_keras_path):
     assert outcome.exit_code != 0 and "recipe not found" in outcome.output
     assert len(outcome.output.strip().splitlines()) == 1
     assert "Example" in CliRunner().invoke(cli, ["sweep", "--help"]).output
+
+
+def test_recipe_names_the_model_and_eval_data(tmp_path, tiny_keras_path, digits_npz):
+    recipe = tmp_path / "own.toml"
+    recipe.write_text(f'[defaults]\nmodel = "{tiny_keras_path}"\neval = "{digits_npz}"\n\n'
+                      '[variants.fp32]\nquantize = "none"\n')
+    record = sweep(recipe, output_dir=tmp_path / "out", runs=5, warmup=0, report=None)
+    variant = record.variants[0]
+    assert variant.status == "ok" and variant.source_model == str(Path(tiny_keras_path).resolve())
+    assert variant.data == str(digits_npz) and 0.5 < variant.accuracy_top1 <= 1.0

@@ -29,6 +29,8 @@ class VariantRecord:
     status: str  # "ok", "failed", "interrupted"
     options: dict
     options_hash: str
+    source_model: str | None = None
+    data: str | None = None  # the evaluation data accuracy was measured on
     error: str | None = None
     model_path: str | None = None  # relative to the sweep folder
     model_sha256: str | None = None
@@ -81,16 +83,22 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
     say = on_status or (lambda message: None)
     stage_hook = on_stage or (lambda name, stage: None)
     loaded = _load(recipe)
-    model = model if model is not None else _recipe_value(loaded, "model")
-    data = data if data is not None else _recipe_value(loaded, "eval") or _recipe_value(loaded, "data")
-    if model is None:
-        raise UsageError("no model to sweep: give --model MODEL.keras (the recipe names none)")
-    model_path = Path(model).expanduser()
-    if not model_path.exists():
-        raise UsageError(f"model not found: {model_path}")
-    if data is not None and not Path(data).expanduser().exists() and ":" not in str(data):
-        raise UsageError(f"evaluation data not found: {data}")
     chosen = _choose(loaded, variants)
+    # --model/--data win over the recipe's `model`/`eval` ([defaults] or a variant's own).
+    plan = []
+    for variant in chosen:
+        variant_model = model if model is not None else variant.options.get("model")
+        variant_data = data if data is not None else variant.options.get("eval")
+        if variant_model is None:
+            raise UsageError(f"no model to sweep for variant {variant.name!r}: give --model MODEL.keras "
+                             "or model = \"...\" in the recipe's [defaults]")
+        variant_model = Path(variant_model).expanduser()
+        if not variant_model.exists():
+            raise UsageError(f"model not found: {variant_model}")
+        if variant_data is not None and not Path(variant_data).expanduser().exists() \
+                and ":" not in str(variant_data):
+            raise UsageError(f"evaluation data not found: {variant_data}")
+        plan.append((variant, variant_model, variant_data))
     if epochs is not None and epochs < 1:
         raise UsageError(f"epochs must be 1 or more, got {epochs}")
     threads, delegates = _check_settings(threads, delegates, runs, warmup, min_secs)
@@ -102,25 +110,30 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
     out = Path(output_dir if output_dir is not None else f"sweep-{Path(loaded.path).stem}").expanduser()
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    source_sha = _content_hash(model_path)
-    record = SweepRecord(recipe=str(loaded.path), source_model=str(model_path.resolve()),
-                         data=None if data is None else str(data), target=target, threads=threads,
-                         delegates=delegates, output_dir=str(out), variants=[],
+    first_model, first_data = plan[0][1], plan[0][2]
+    record = SweepRecord(recipe=str(loaded.path), source_model=str(first_model.resolve()),
+                         data=None if first_data is None else str(first_data), target=target,
+                         threads=threads, delegates=delegates, output_dir=str(out), variants=[],
                          started_at=_now_iso())
+    model_hashes: dict = {}
 
     from .._progress import progress
 
-    with progress(chosen, label="sweep") as bar:
-        for variant in bar:
+    with progress(plan, label="sweep") as bar:
+        for variant, model_path, variant_data in bar:
             options = dict(variant.options)
             if epochs is not None and variant.optimizes:
                 options["epochs"] = int(epochs)
+            if model_path not in model_hashes:
+                model_hashes[model_path] = _content_hash(model_path)
             entry = VariantRecord(name=variant.name, status="interrupted", options=options,
-                                  options_hash=_options_hash(options, source_sha))
+                                  options_hash=_options_hash(options, model_hashes[model_path]),
+                                  source_model=str(model_path.resolve()),
+                                  data=None if variant_data is None else str(variant_data))
             record.variants.append(entry)
             started = time.perf_counter()
             try:
-                _run_variant(variant, options, entry, model_path=model_path, data=data, out=out,
+                _run_variant(variant, options, entry, model_path=model_path, data=variant_data, out=out,
                              target=target, threads=threads, delegates=delegates, runs=runs,
                              warmup=warmup, min_secs=min_secs, stage_hook=stage_hook, say=say)
                 entry.status = "ok"
@@ -139,7 +152,7 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
             from ..report import render_runs
 
             written = render_runs(runs_for_report, out / report,
-                                  title=f"mobilekit sweep: {Path(loaded.path).name} on {model_path.name}")
+                                  title=f"mobilekit sweep: {Path(loaded.path).name} on {first_model.name}")
             record.report_path = written.output
             record.pareto_front = written.pareto_front
     record.finished_at = _now_iso()
@@ -277,13 +290,6 @@ def _check_settings(threads, delegates, runs, warmup, min_secs):
     return list(dict.fromkeys(threads)), list(dict.fromkeys(delegates))
 
 
-def _recipe_value(recipe, key):
-    value = getattr(recipe, key, None)
-    if value is None and isinstance(getattr(recipe, "defaults", None), dict):
-        value = recipe.defaults.get(key)
-    return value
-
-
 def _choose(recipe, names):
     if not names:
         return list(recipe.variants)
@@ -315,7 +321,8 @@ def _content_hash(path) -> str:
 
 def _options_hash(options: dict, source_sha: str) -> str:
     """Same options on the same model and data files -> the same converted model file."""
-    keyed = {key: value for key, value in options.items() if key != "description"}
+    # The model enters by content (source_sha); eval data and the description change no model.
+    keyed = {key: value for key, value in options.items() if key not in ("description", "model", "eval")}
     for key in ("train", "val", "calibration", "distill_from"):
         if isinstance(keyed.get(key), str):
             keyed[key] = {"path": keyed[key], "sha256": _content_hash(keyed[key])}

@@ -9,10 +9,11 @@ from ._common import echo_json, parse_int_list, run_command
 @click.command("sweep")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-m", "--model", metavar="MODEL", default=None,
-              help="The trained Keras model (.keras/.h5/SavedModel) every variant starts from.")
+              help="The trained Keras model (.keras/.h5/SavedModel) every variant starts from.  "
+                   "[default: the recipe's `model`]")
 @click.option("--data", metavar="DATA", default=None,
               help="Labelled evaluation data (.npz with x and y, or an image folder) for accuracy; "
-                   "use data no variant was tuned on.")
+                   "use data no variant was tuned on.  [default: the recipe's `eval`]")
 @click.option("--target", type=click.Choice(["auto", "host", "device"]), default="host", show_default=True,
               help="Where to benchmark: this computer, attached phones, or phones when attached.")
 @click.option("--threads", default="1", show_default=True, metavar="LIST",
@@ -45,8 +46,9 @@ def sweep_command(recipe, model, data, target, threads, delegates, runs, warmup,
 
     \b
     Example:
-      mobilekit sweep sample_models/recipes/digits.toml --model sample_models/digits_cnn.keras \\
+      mobilekit sweep sample_models/recipes/demo.toml -m sample_models/digits_cnn.keras \\
           --data sample_models/digits_eval.npz --target host --threads 1,2 -o sweep_out
+      mobilekit sweep sample_models/recipes/digits.toml --epochs 1 -o quick  # model, eval from recipe
       mobilekit sweep recipe.toml -m model.keras --variant fp32 --variant int8 --runs 20
       mobilekit report sweep_out -o sweep.md
     """
