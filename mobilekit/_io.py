@@ -28,6 +28,9 @@ def atomic_path(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes the file 0600; a finished report or model should get the permissions any
+    # newly written file gets here (0666 less the umask), or sharing reports/ surprises people.
+    os.fchmod(fd, 0o666 & ~_current_umask())
     os.close(fd)
     try:
         yield Path(tmp)
@@ -36,6 +39,12 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path, data: bytes) -> Path:
