@@ -37,6 +37,14 @@ def _no_delay_tcp_transport():
             super().connect(transport_timeout_s)
             self._connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+        def bulk_read(self, numbytes, transport_timeout_s):
+            # adb-shell reads b"" from a closed socket as "no data yet" and spins until its read
+            # timeout; a closed link must end the operation now.
+            data = super().bulk_read(numbytes, transport_timeout_s)
+            if not data and numbytes:
+                raise ConnectionResetError("the device closed the connection")
+            return data
+
     return NoDelayTcpTransport
 
 

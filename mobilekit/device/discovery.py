@@ -82,6 +82,28 @@ def pick_entry(entries: list[dict], serial: str | None) -> dict:
     return entry
 
 
+def _normal_address(address: str) -> str:
+    return address if ":" in address else f"{address}:5555"
+
+
+def _connect_through_server(server: AdbServer, connect: str, serial: str, wait_s: float) -> list[dict]:
+    """`adb connect`, then wait until the server lists the phone ready (or in a state to report).
+
+    A TCP phone whose link dropped stays "offline" (or half gone) in the server until it is
+    reconnected: do what a person would, `adb disconnect` then `adb connect` again."""
+    server.connect_device(connect)
+    deadline = time.monotonic() + max(wait_s, 2.0)
+    while True:
+        entries = server.devices()
+        state = next((e["state"] for e in entries if e["serial"] == serial), None)
+        if state in ("device", "unauthorized") or time.monotonic() > deadline:
+            return entries
+        if state in (None, "offline"):
+            server.disconnect_device(serial)
+            server.connect_device(connect)
+        time.sleep(0.1)
+
+
 def default_auth_timeout_s() -> float:
     """How long to wait for a person to accept the "Allow USB debugging?" prompt."""
     import os
@@ -101,14 +123,15 @@ def open_transport(serial: str | None = None, *, adb: str = "auto", connect: str
     server = AdbServer()
     if adb == "server" or (adb == "auto" and server.answers()):
         if connect:
-            address = server.connect_device(connect)
-            serial = serial or address
-        entries = server.devices()
-        deadline = time.monotonic() + auth_timeout_s if connect else time.monotonic() + 2.0
-        while any(e["state"] in _SETTLING_STATES for e in entries if not serial or e["serial"] == serial) \
-                and time.monotonic() < deadline:
-            time.sleep(0.1)
+            serial = serial or _normal_address(connect)
+            entries = _connect_through_server(server, connect, serial, auth_timeout_s)
+        else:
             entries = server.devices()
+            deadline = time.monotonic() + 2.0
+            while any(e["state"] in _SETTLING_STATES for e in entries if not serial or e["serial"] == serial) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+                entries = server.devices()
         entry = pick_entry(entries, serial)
         return ServerTransport(entry["serial"], server)
     from .direct import DirectTransport

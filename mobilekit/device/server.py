@@ -129,6 +129,12 @@ class AdbServer:
         raise DeviceError(f"adb connect {address} failed: {message.strip()}",
                           hint="check the address and that the phone has wireless debugging on")
 
+    def disconnect_device(self, address: str) -> None:
+        try:
+            self.query(f"host:disconnect:{address}", timeout_s=10.0)
+        except AdbServerError:
+            pass  # not connected: nothing to undo
+
     def features(self, serial: str) -> set[str]:
         try:
             return set(filter(None, self.query(f"host-serial:{serial}:features").strip().split(",")))

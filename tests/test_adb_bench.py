@@ -1,0 +1,167 @@
+"""`mobilekit bench --target device` end to end against the emulated phone, through the real adb
+server and through adb-shell: app install, pushes skipped by sha256, status lines, results and
+outputs pulled, every fault a clear error, finished runs kept, reruns resumed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from adb_emulator import make_test_apk
+from adb_emulator.fixtures import *  # noqa: F401,F403
+from mobilekit.cli import cli
+from mobilekit.device import app as companion
+
+
+def bench_cli(via, model, out, *extra, data=None):
+    args = ["bench", str(model), "--target", "device", *via.args, "--runs", "3", "--warmup", "1",
+            "-o", str(out), "--json", *extra]
+    if data is not None:
+        args += ["--data", str(data)]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def summary_of(result) -> dict:
+    return json.loads(result.stdout)
+
+
+def sends(device) -> list[str]:
+    return [path for kind, path in device.sync_log if kind == "SEND"]
+
+
+def instruments(device) -> list[str]:
+    return [line for line in device.command_log if line.startswith("am instrument")]
+
+
+@pytest.fixture
+def small_data(tmp_path, digits):
+    _, _, x_test, y_test = digits
+    path = tmp_path / "data.npz"
+    np.savez(path, x=x_test[:12], y=y_test[:12])
+    return path
+
+
+def test_bench_end_to_end_installs_runs_pulls_and_resumes(via, tiny_tflite_path, companion_apk, small_data,
+                                                           tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEKIT_APK", str(companion_apk))
+    device = via.device
+    out = tmp_path / "out"
+    result = bench_cli(via, tiny_tflite_path, out, "--threads", "1,2", data=small_data)
+    assert result.exit_code == 0, result.output
+    summary = summary_of(result)
+    assert summary["targets"] == [device.address]
+    assert [run["status"] for run in summary["runs"]] == ["ok", "ok"]
+    assert device.install_log == [companion.APP_PACKAGE]            # the app was missing: installed
+    for run in summary["runs"]:
+        assert run["runner_kind"] == "android" and run["samples"] >= 3
+        assert run["accuracy"] is not None
+        run_dir = Path(run["result_path"]).parent
+        stored = json.loads((run_dir / "result.json").read_text())
+        assert stored["device"]["model"] == "Pixel 7" and stored["device"]["sdk_level"] == 34
+        assert stored["thermal"]["start"]["status"] == "none"
+        outputs = np.load(run_dir / "outputs.npy", allow_pickle=False)
+        assert outputs.shape == (12, 10)
+    # the model and the inputs went over once, though two runs used them
+    pushed = sends(device)
+    assert sum(path.endswith(Path(tiny_tflite_path).name + ",33188") for path in pushed) == 1
+    assert device.injections == [] and device.unknown_commands == []
+
+    before_sends, before_runs = len(sends(device)), len(instruments(device))
+    again = bench_cli(via, tiny_tflite_path, out, "--threads", "1,2", data=small_data)
+    assert again.exit_code == 0, again.output
+    assert all(run["resumed"] for run in summary_of(again)["runs"])
+    assert len(sends(device)) == before_sends and len(instruments(device)) == before_runs
+
+
+def test_dropped_mid_push_is_clear_and_rerun_resumes(via, installed, tiny_tflite_path, tmp_path):
+    installed.faults.drop_push_after_bytes = 2000
+    out = tmp_path / "out"
+    failed = bench_cli(via, tiny_tflite_path, out)
+    assert failed.exit_code == 1
+    assert "Error:" in failed.stderr and "Traceback" not in failed.output
+    assert "lost" in failed.stderr or "closed" in failed.stderr
+    assert installed.fault_log == ["dropped connection mid-push"]
+    rerun = bench_cli(via, tiny_tflite_path, out)
+    assert rerun.exit_code == 0, rerun.output
+    assert summary_of(rerun)["runs"][0]["status"] == "ok"
+
+
+def test_dropped_mid_run_keeps_finished_runs(via, installed, tiny_tflite_path, tmp_path):
+    out = tmp_path / "out"
+    first = bench_cli(via, tiny_tflite_path, out, "--threads", "1")
+    assert first.exit_code == 0, first.output
+    installed.faults.drop_during_run = True
+    second = bench_cli(via, tiny_tflite_path, out, "--threads", "1,2")
+    assert second.exit_code == 1
+    assert "1 of 2 runs failed" in second.stderr and "connection lost" in second.stderr
+    runs = {run["threads"]: run for run in json.loads((out / "summary.json").read_text())["runs"]}
+    assert runs[1]["status"] == "ok" and runs[1]["resumed"]
+    assert runs[2]["status"] != "ok"
+    third = bench_cli(via, tiny_tflite_path, out, "--threads", "1,2")
+    assert third.exit_code == 0, third.output
+    assert [run["resumed"] for run in summary_of(third)["runs"]] == [True, False]
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ("runner_crash", "the app's process crashed"),
+    ("run_hang_s", "did not finish within 1.5 s"),
+])
+def test_run_faults_are_clear(fault, expected, installed, tiny_tflite_path, tmp_path, no_adb_server):
+    setattr(installed.faults, fault, 30.0 if fault == "run_hang_s" else True)
+    args = ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct", "--connect",
+            installed.address, "--runs", "2", "--warmup", "0", "--timeout", "1.5", "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert expected in result.stderr and "Traceback" not in result.output
+    if fault == "run_hang_s":
+        assert any("am force-stop" in line for line in installed.command_log)
+
+
+def test_full_disk_is_clear(installed, tiny_tflite_path, tmp_path, no_adb_server):
+    installed.fs.free_bytes = 1000
+    result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct",
+                                      "--connect", installed.address, "--runs", "2", "-o", str(tmp_path / "o")],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+
+
+def test_missing_app_without_apk_says_what_is_missing(emulator, tiny_tflite_path, tmp_path, no_adb_server,
+                                                      monkeypatch):
+    monkeypatch.delenv("MOBILEKIT_APK", raising=False)
+    monkeypatch.delenv("ANDROID_HOME", raising=False)
+    monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)
+    monkeypatch.setattr(companion, "REPO_ANDROID_APP", tmp_path / "no_android_app")
+    result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct",
+                                      "--connect", emulator.address, "--runs", "2", "-o", str(tmp_path / "o")],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "APK" in result.stderr and "--apk" in result.stderr
+
+
+def test_outdated_app_is_reinstalled(emulator, companion_apk, tiny_tflite_path, tmp_path, no_adb_server,
+                                     monkeypatch):
+    old = make_test_apk(tmp_path / "old.apk", package=companion.APP_PACKAGE,
+                        version_code=companion.APP_VERSION_CODE - 1, instrumentation=companion.APP_INSTRUMENTATION)
+    emulator.install_app(old)
+    monkeypatch.setenv("MOBILEKIT_APK", str(companion_apk))
+    result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct",
+                                      "--connect", emulator.address, "--runs", "2", "-o", str(tmp_path / "o")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert emulator.install_log == [companion.APP_PACKAGE]
+    assert emulator.packages[companion.APP_PACKAGE].version_code == companion.APP_VERSION_CODE
+
+
+def test_unauthorized_phone_is_a_clear_bench_error(emulator, tiny_tflite_path, tmp_path, no_adb_server,
+                                                   monkeypatch):
+    monkeypatch.setenv("MOBILEKIT_ADB_AUTH_TIMEOUT_S", "1")
+    emulator.authorized.clear()
+    result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct",
+                                      "--connect", emulator.address, "-o", str(tmp_path / "o")],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "unauthorized" in result.stderr and "Allow USB debugging" in result.stderr
