@@ -236,3 +236,28 @@ def test_host_runner_class_reports_the_stderr_tail_when_no_result(tmp_path, tiny
     with pytest.raises(BenchError, match="exited with code 2 and wrote no result; its stderr ended: "
                                          "host_runner: no result written"):
         HostRunner().run(_request_dict(tiny_tflite_path), tmp_path, timeout_s=60)
+
+
+def test_peak_memory_is_the_runners_own_not_its_parents(tiny_tflite_path, tmp_path):
+    # The parent balloons to ~400 MiB before starting the runner; the runner's own peak for a
+    # tiny model is far below that. ru_maxrss would carry the parent's figure across exec.
+    import json
+    import subprocess
+    import sys
+
+    from mobilekit._io import sha256_file
+
+    request = {"schema_version": 1, "run_id": "rss", "model": {"path": str(tiny_tflite_path),
+               "sha256": sha256_file(tiny_tflite_path)}, "delegate": {"name": "xnnpack", "threads": 1},
+               "runs": {"warmup_runs": 1, "timed_runs": 3}, "inputs": {"kind": "random", "seed": 0},
+               "save_outputs": False}
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    code = ("import subprocess, sys\n"
+            "ballast = bytearray(400 * 1024 * 1024)\n"
+            "for i in range(0, len(ballast), 4096): ballast[i] = 1\n"
+            f"sys.exit(subprocess.call([sys.executable, '-m', 'mobilekit.bench.host_runner', "
+            f"{str(tmp_path / 'request.json')!r}]))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "ok"
+    assert result["memory"]["peak_rss_bytes"] < 300 * 1024 * 1024

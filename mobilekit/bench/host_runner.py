@@ -80,8 +80,10 @@ def memory_figures() -> Memory:
     peak = int(maxrss) if sys.platform == "darwin" else int(maxrss) * 1024
     for line in _read_text("/proc/self/status").splitlines():
         if line.startswith("VmHWM:"):
-            # Both are the kernel's high-water mark; they can differ by a page-accounting lag.
-            peak = max(peak, int(line.split()[1]) * 1024)
+            # VmHWM belongs to this process image. ru_maxrss does not: Linux carries it across
+            # fork and exec, so a runner started by a process holding TensorFlow would report
+            # the parent's hundreds of MiB as its own peak.
+            peak = int(line.split()[1]) * 1024
     pss = None
     for line in _read_text("/proc/self/smaps_rollup").splitlines():
         if line.startswith("Pss:"):
