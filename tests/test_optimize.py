@@ -287,3 +287,53 @@ def test_no_step_and_missing_model(tiny_keras_path, data, tmp_path):
         optimize(tiny_keras_path, data[0], verbose=0)
     with pytest.raises(ModelError, match="not found"):
         optimize(tmp_path / "missing.keras", data[0], prune=0.5, verbose=0)
+
+
+def test_loss_inferred_from_labels_and_output_activation(tiny_keras_path, data):
+    from mobilekit._compat import keras
+    from mobilekit.optimize._common import infer_loss
+
+    k = keras()
+    probabilities = k.models.load_model(tiny_keras_path)
+    logits = k.Sequential([k.Input((8, 8, 1)), k.layers.Flatten(), k.layers.Dense(10)])
+    sparse_labels, one_hot = data[0][1], np.eye(10, dtype=np.float32)[data[0][1]]
+    settings = FitSettings()
+    loss, metrics = infer_loss(probabilities, sparse_labels, settings)
+    assert type(loss).__name__ == "SparseCategoricalCrossentropy" and not loss.get_config()["from_logits"]
+    loss, metrics = infer_loss(logits, one_hot, settings)
+    assert type(loss).__name__ == "CategoricalCrossentropy" and loss.get_config()["from_logits"]
+    assert metrics[0].name == "accuracy"
+    # One-hot labels and a logits model train end to end, and a given loss is used as given.
+    _, record = cluster(logits, (data[0][0], one_hot), val=(data[1][0], np.eye(10)[data[1][1]]),
+                        clusters=4, settings=QUIET)
+    assert record.val_accuracy is not None
+    _, record = optimize(logits, data[0], cluster=4, loss=k.losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"], epochs=1, verbose=0)
+    assert record.settings["loss"] is not None
+
+
+def test_early_stopping_on_val(tiny_keras_path, data):
+    train, val = data
+    # A learning rate too small to change anything: val accuracy never improves after epoch 1.
+    _, record = cluster(tiny_keras_path, train, val=val, clusters=8,
+                        settings=FitSettings(epochs=6, learning_rate=1e-12, verbose=0,
+                                             early_stopping_patience=1))
+    assert record.epochs_run == 2
+
+
+def test_conv_batchnorm_model_prunes_then_qat():
+    """BatchNormalization after a conv is folded by QAT, also after pruning re-wired the layers."""
+    from mobilekit._compat import keras
+
+    k = keras()
+    inputs = k.Input((8, 8, 3))
+    x = k.layers.Conv2D(8, 3, use_bias=False)(inputs)
+    x = k.layers.BatchNormalization()(x)
+    x = k.layers.ReLU(6.0)(x)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    model = k.Model(inputs, k.layers.Dense(4, activation="softmax")(x))
+    rng = np.random.default_rng(0)
+    x_train = rng.uniform(-1, 1, (64, 8, 8, 3)).astype(np.float32)
+    _, record = optimize(model, (x_train, rng.integers(0, 4, 64)), prune=0.5, qat=True,
+                         quantize="int8", epochs=1, verbose=0)
+    assert record.step("qat").params["skipped_layers"] == []

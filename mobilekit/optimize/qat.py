@@ -57,7 +57,10 @@ def _folded_batch_norm(layer) -> bool:
     producers = [node.inbound_layers for node in layer._inbound_nodes]
     flat = [item for producer in producers
             for item in (producer if isinstance(producer, list) else [producer])]
-    return len(flat) == 1 and type(flat[0]).__name__ in ("Conv2D", "DepthwiseConv2D", "Dense")
+    # A layer reused by cloned models (pruning/clustering wrappers and their stripping) has one
+    # inbound node per model: every producer must be a foldable layer.
+    return bool(flat) and all(type(getattr(producer, "layer", producer)).__name__ in
+                              ("Conv2D", "DepthwiseConv2D", "Dense") for producer in flat)
 
 
 def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported: bool = False,
