@@ -33,6 +33,7 @@ def test_convert_with_prune_and_qat_writes_the_verified_record_in_the_card(tiny_
                    "--qat", "--quantize", "int8", "--calibration", str(files / "calib.npz"),
                    "--epochs", "1", "--learning-rate", "1e-3"])
     assert result.exit_code == 0, result.output
+    assert "verified tflite: all" in result.output and "qat      val accuracy" in result.output
     card = json.loads(out.with_suffix(".json").read_text())
     optimization = card["optimization"]
     assert [step["step"] for step in optimization["steps"]] == ["prune", "qat", "strip"]

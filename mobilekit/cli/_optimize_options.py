@@ -115,3 +115,22 @@ def resolve_optimize(ctx, given: dict, command_kwargs: dict, recipe_path, varian
         raise UsageError(f"{flags} fine-tunes the model: give --train DATA (labelled .npz with x "
                          "and y, or an image folder)")
     return values
+
+
+def format_optimization(record: dict) -> str:
+    """A few lines on what each step did and what the .tflite read-back confirmed."""
+    lines = ["Optimization (details in the model card under \"optimization\"):"]
+    baseline = record.get("baseline_val_accuracy")
+    if baseline is not None:
+        lines.append(f"  val accuracy before: {baseline:.4f}")
+    for step in record.get("steps", []):
+        accuracy = step.get("val_accuracy")
+        shown = f"val accuracy {accuracy:.4f}, " if accuracy is not None else ""
+        lines.append(f"  {step['step']:<8} {shown}{step.get('epochs_run', 0)} epoch(s), "
+                     f"{step['wall_time_s']:.1f} s")
+    verification = record.get("tflite_verification") or {}
+    for check in verification.get("checks", []):
+        lines.append(f"  verified {check}")
+    for failure in verification.get("failures", []):
+        lines.append(f"  FAILED {failure}")
+    return "\n".join(lines)
