@@ -6,7 +6,7 @@ import click
 from ..convert.core import DEFAULT_CALIBRATION_SAMPLES, IO_TYPES, QUANTIZE_MODES
 from ..data.loaders import NORMALIZE_CHOICES
 from ._common import echo_json, run_command
-from ._optimize_options import optimize_options
+from ._optimize_options import format_optimization, optimize_options
 
 
 @click.command("convert")
@@ -71,6 +71,8 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
         echo_json(result)
     else:
         click.echo(format_convert(result))
+        if optimize:
+            click.echo(format_optimization(result.optimization))
 
 
 def format_convert(result) -> str:
