@@ -114,7 +114,14 @@ class AndroidRunner(Runner):
                 self._app_checked = False
             raise BenchError(f"run {run_id} on {serial}: {problem}")
 
+        spoken = outcome.result.get("protocol_version")
+        if spoken is not None and spoken.strip() != str(companion.PROTOCOL_VERSION):
+            self._app_checked = False
+            raise BenchError(f"the app on {serial} speaks protocol {spoken.strip()}; this mobilekit speaks "
+                             f"{companion.PROTOCOL_VERSION}", hint="run `mobilekit app install --force`")
         result = self._read_result(outcome.result, remote_run)
+        if isinstance(result.get("device"), dict) and not result["device"].get("serial"):
+            result["device"]["serial"] = serial  # the app cannot know the serial adb gives it
         thermal_after = device.thermal()
         thermal = result.setdefault("thermal", {})
         # The app's own readings win; the shell's fill what it could not read.

@@ -317,16 +317,19 @@ class Instrumentation:
                 self.component = arg
             index += 1
 
-    # -- transcript pieces --
+    # -- transcript pieces: `am instrument -r` prints each bundle's keys sorted --
     def status(self, code: int, **values):
-        for key, value in values.items():
-            self.inv.print(f"INSTRUMENTATION_STATUS: {key}={value}")
+        for key in sorted(values):
+            self.inv.print(f"INSTRUMENTATION_STATUS: {key}={values[key]}")
         self.inv.print(f"INSTRUMENTATION_STATUS_CODE: {code}")
         self.inv.flush()
 
+    def stage(self, run_id: str, stage: str, done: int = 0, total: int = 1, **extra):
+        self.status(1, id="mobilekit", run_id=run_id, stage=stage, done=done, total=total, **extra)
+
     def finish(self, code: int, **values):
-        for key, value in values.items():
-            self.inv.print(f"INSTRUMENTATION_RESULT: {key}={value}")
+        for key in sorted(values):
+            self.inv.print(f"INSTRUMENTATION_RESULT: {key}={values[key]}")
         self.inv.print(f"INSTRUMENTATION_CODE: {code}")
         self.inv.flush()
 
@@ -337,14 +340,17 @@ class Instrumentation:
             cls = package + cls
         record = device.packages.get(package)
         if record is None or record.instrumentation != cls:
-            self.status(-1, Error=f"Unable to find instrumentation info for: ComponentInfo{{{package}/{cls}}}")
+            self.status(-1, Error=f"Unable to find instrumentation info for: ComponentInfo{{{package}/{cls}}}",
+                        id="ActivityManagerService")
+            self.inv.print(f"onError: commandError=true message=INSTRUMENTATION_FAILED: {package}/{cls}")
             self.inv.error(f"android.util.AndroidException: INSTRUMENTATION_FAILED: {package}/{cls}")
+            self.inv.error("\tat com.android.commands.am.Instrument.run(Instrument.java:589)")
             return 1
         request_device_path = self.extras.get("request")
         if not request_device_path:
-            self.finish(0, error="missing extra 'request'")
+            self.finish(0, id="mobilekit", error="request: no -e request PATH given")
             return 0
-        self.status(1, id="mobilekit", stage="starting", request=request_device_path)
+        self.stage("", "load")
         faults = device.faults
         if faults.drop_during_run:
             faults.drop_during_run = False
@@ -366,16 +372,23 @@ class Instrumentation:
                     return 130
         result_device_path, error = self._run_host_runner(request_device_path, package)
         if error:
-            self.finish(0, error=error)
+            self.finish(0, id="mobilekit", error=error)
             return 0
         if result_device_path is None:
             return 130
-        result_text = device.fs.host(result_device_path).read_text()
-        result = json.loads(result_text)
-        self.status(1, id="mobilekit", stage="finished", run_id=result.get("run_id"),
-                    status=result.get("status"))
-        self.finish(-1, result_path=result_device_path, status=result.get("status"),
-                    result=json.dumps(result, separators=(",", ":")))
+        result = json.loads(device.fs.host(result_device_path).read_text())
+        run_id = result.get("run_id", "")
+        self.stage(run_id, "write")
+        final = {"id": "mobilekit", "protocol_version": 1, "run_id": run_id, "status": result.get("status"),
+                 # Android's org.json writes "/" as "\/"; the host must read it either way
+                 "result": json.dumps(result, separators=(",", ":")).replace("/", "\\/"),
+                 "result_path": result_device_path}
+        if result.get("error"):
+            final["error"] = f"{result['error']['stage']}: {result['error']['message']}"
+        run_dir = posixpath.dirname(result_device_path)
+        if result.get("outputs"):
+            final["outputs"] = ",".join(posixpath.join(run_dir, o["file"]) for o in result["outputs"])
+        self.finish(-1, **final)
         return 0
 
     def _run_host_runner(self, request_device_path: str, package: str):
@@ -396,7 +409,9 @@ class Instrumentation:
             request["output_dir"] = str(fs.host(output_device))
         except (KeyError, TypeError, PermissionError) as exc:
             return None, f"bad request: {exc}"
-        self.status(1, id="mobilekit", stage="running", run_id=request.get("run_id", "?"))
+        run_id = str(request.get("run_id", ""))
+        self.stage(run_id, "init")
+        self.stage(run_id, "run", 0, request.get("runs", {}).get("timed_runs", 1))
         with tempfile.TemporaryDirectory(prefix="adb-emu-run-") as scratch:
             host_request = Path(scratch) / "request.json"
             host_request.write_text(json.dumps(request))
@@ -422,7 +437,8 @@ class Instrumentation:
         result["runner"] = {"kind": "android", "version": device.app_version_name(package),
                             "runtime": "litert", "runtime_version": result["runner"]["runtime_version"]}
         props = device.props
-        result["device"] = {"serial": device.serial, "manufacturer": props["ro.product.manufacturer"],
+        # the app cannot know the serial adb gives it: null, as on a phone
+        result["device"] = {"serial": None, "manufacturer": props["ro.product.manufacturer"],
                             "model": props["ro.product.model"], "soc": props.get("ro.soc.model"),
                             "os": f"Android {props['ro.build.version.release']}",
                             "sdk_level": int(props["ro.build.version.sdk"]),
