@@ -1,0 +1,86 @@
+"""`mobilekit devices` and `mobilekit app install|check` on the emulated phone, both transports."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from adb_emulator import make_test_apk
+from adb_emulator.fixtures import *  # noqa: F401,F403
+from mobilekit.cli import cli
+from mobilekit.device import app as companion
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_devices_json_and_table(installed, via):
+    result = invoke("devices", "--json", *via.args)
+    assert result.exit_code == 0, result.output
+    rows = [row for row in json.loads(result.stdout) if row["serial"] == installed.address]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["state"], row["manufacturer"], row["model"], row["soc"], row["android_release"],
+            row["sdk_level"], row["abi"], row["app_version_code"]) == \
+        ("device", "Google", "Pixel 7", "GS201", "14", 34, "arm64-v8a", companion.APP_VERSION_CODE)
+    table = invoke("devices", *via.args)
+    assert table.exit_code == 0
+    assert "Pixel 7" in table.stdout and "14 (SDK 34)" in table.stdout and "0.1.0 (1001)" in table.stdout
+
+
+def test_devices_without_phones(no_adb_server):
+    result = invoke("devices")
+    assert result.exit_code == 0 and "No Android device attached" in result.stdout
+    assert json.loads(invoke("devices", "--json").stdout) == []
+
+
+def test_app_install_check_and_reinstall(via, companion_apk, tmp_path):
+    device = via.device
+    missing = invoke("app", "check", *via.args)
+    assert missing.exit_code == 1 and "is not installed" in missing.stderr
+    first = invoke("app", "install", "--apk", str(companion_apk), *via.args)
+    assert first.exit_code == 0, first.output
+    assert "installed dev.mobilekit.bench 0.1.0 (versionCode 1001)" in first.stdout
+    again = invoke("app", "install", "--apk", str(companion_apk), *via.args)
+    assert "nothing to do" in again.stdout and device.install_log == [companion.APP_PACKAGE]
+    assert invoke("app", "check", *via.args).exit_code == 0
+
+    old = make_test_apk(tmp_path / "old.apk", package=companion.APP_PACKAGE, version_code=1000,
+                        instrumentation=companion.APP_INSTRUMENTATION)
+    device.install_app(old)
+    outdated = invoke("app", "check", *via.args)
+    assert outdated.exit_code == 1 and "outdated" in outdated.stderr
+    fixed = invoke("app", "install", "--apk", str(companion_apk), *via.args)
+    assert "reinstalled" in fixed.stdout
+    assert device.packages[companion.APP_PACKAGE].version_code == companion.APP_VERSION_CODE
+
+
+def test_app_install_failure_reason(via, companion_apk):
+    via.device.faults.install_failure = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    result = invoke("app", "install", "--apk", str(companion_apk), *via.args)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: app install failed: INSTALL_FAILED_INSUFFICIENT_STORAGE"
+
+
+def test_app_install_wrong_protocol_is_refused(emulator, no_adb_server, tmp_path):
+    future = make_test_apk(tmp_path / "future.apk", package=companion.APP_PACKAGE, version_code=2001,
+                           instrumentation=companion.APP_INSTRUMENTATION)
+    result = invoke("app", "install", "--apk", str(future), "--adb", "direct", "--connect", emulator.address)
+    assert result.exit_code == 1 and "speaks protocol 2" in result.stderr
+
+
+def test_app_install_says_what_is_missing(emulator, no_adb_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANDROID_HOME", raising=False)
+    monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)
+    project = tmp_path / "android_app"
+    project.mkdir()
+    (project / "gradlew").write_text("#!/bin/sh\nexit 1\n")
+    monkeypatch.setattr(companion, "REPO_ANDROID_APP", project)
+    result = invoke("app", "install", "--adb", "direct", "--connect", emulator.address)
+    assert result.exit_code == 1
+    assert "no Android SDK is configured" in result.stderr and "ANDROID_HOME" in result.stderr
+    assert "--apk" in result.stderr
+    missing_file = invoke("app", "install", "--apk", str(tmp_path / "nope.apk"), "--adb", "direct",
+                          "--connect", emulator.address)
+    assert missing_file.exit_code == 1 and "APK not found" in missing_file.stderr
