@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mobilekit.bench.sweep import sweep
+from mobilekit.bench.sweep import format_sweep, sweep
 from mobilekit.cli import cli
 from mobilekit.errors import UsageError
 from mobilekit.report import report
@@ -91,6 +91,11 @@ def test_interrupted_sweep_resumes_and_failures_keep_finished_variants(tmp_path,
     sizes = {name: by_name[name].model_size_bytes for name in ("fp32", "dynamic", "pruned")}
     assert sizes["dynamic"] < sizes["fp32"] / 2
     assert all(by_name[name].accuracy_top1 is not None for name in sizes)
+    # float32 conversion keeps the source model's decisions; the table shows it per configuration
+    assert by_name["fp32"].agreement_with_source >= 0.99
+    assert list(by_name["fp32"].latency_ms_p50_by_config) == ["host xnnpack x1"]
+    table = format_sweep(record)
+    assert "agree" in table and "p50 ms xnnpack x1" in table.splitlines()[0]
     report_text = Path(record.report_path).read_text()
     assert "Pareto" in report_text and record.pareto_front and "plain float32" in report_text
     assert set(record.pareto_front) <= {"fp32", "dynamic", "pruned"}

@@ -37,7 +37,13 @@ class VariantRecord:
     model_size_bytes: int | None = None
     model_size_gzip_bytes: int | None = None
     accuracy_top1: float | None = None
+    # Fraction of samples whose top class matches the source Keras model's, and the SNR of the
+    # outputs against it: what conversion and optimization cost, apart from the labels.
+    agreement_with_source: float | None = None
+    snr_db_vs_source: float | None = None
     latency_ms_p50: float | None = None  # at the first configuration (lowest threads)
+    # "<target> <delegate> x<threads>" -> median ms, for every configuration that ran
+    latency_ms_p50_by_config: dict = field(default_factory=dict)
     evaluation_path: str | None = None
     bench_summary_path: str | None = None
     results: list = field(default_factory=list)  # result.json paths relative to the sweep folder
@@ -198,7 +204,9 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
     entry.model_size_gzip_bytes = card_data.get("model_size_gzip_bytes")
 
     if data is not None:
-        evaluation = out / "evaluations" / f"{slug}-{entry.model_sha256[:12]}-{_content_hash(data)[:12]}.json"
+        # The source model is the reference, so its hash is part of what the evaluation depends on.
+        evaluation = out / "evaluations" / (f"{slug}-{entry.model_sha256[:12]}-{_content_hash(data)[:12]}"
+                                            f"-ref{_content_hash(model_path)[:8]}.json")
         if evaluation.exists():
             entry.stages["evaluate"] = "resumed"
         else:
@@ -206,10 +214,13 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
             say(f"{variant.name}: evaluating on {data}")
             from ..analyze.evaluate import evaluate
 
-            result = evaluate(tflite, data, progress=False)
+            result = evaluate(tflite, data, reference=str(model_path), progress=False)
             write_json_atomic(evaluation, to_dict(result))
             entry.stages["evaluate"] = "done"
-        entry.accuracy_top1 = json.loads(evaluation.read_text(encoding="utf-8"))["top1"]
+        scores = json.loads(evaluation.read_text(encoding="utf-8"))
+        entry.accuracy_top1 = scores["top1"]
+        entry.agreement_with_source = scores.get("argmax_agreement")
+        entry.snr_db_vs_source = scores.get("snr_db")
         entry.evaluation_path = str(evaluation.relative_to(out))
     else:
         entry.stages["evaluate"] = "skipped"
@@ -226,6 +237,12 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
                      if Path(r.result_path).exists()]
     first_ok = next((r for r in summary.runs if r.status == "ok"), None)
     entry.latency_ms_p50 = None if first_ok is None else first_ok.latency_ms_p50
+    entry.latency_ms_p50_by_config = {_config_label(r): r.latency_ms_p50 for r in summary.runs
+                                      if r.status == "ok"}
+
+
+def _config_label(run) -> str:
+    return f"{run.target} {run.delegate} x{run.threads}"
 
 
 def _optimize_and_convert(variant, options, model_path, tflite, quantize, convert_kwargs, say):
@@ -339,8 +356,15 @@ def _now_iso() -> str:
 
 
 def format_sweep(record: SweepRecord) -> str:
-    """The screen table: one row per variant."""
-    headers = ["variant", "status", "size KiB", "gzip KiB", "top-1", "p50 ms", "stages"]
+    """The screen table: one row per variant, a median-latency column per configuration."""
+    from ..report.render import format_ms
+
+    configs = []
+    for v in record.variants:
+        configs += [label for label in v.latency_ms_p50_by_config if label not in configs]
+    many_targets = len({label.split(" ")[0] for label in configs}) > 1
+    config_headers = [f"p50 ms {label if many_targets else label.split(' ', 1)[1]}" for label in configs]
+    headers = ["variant", "status", "size KiB", "gzip KiB", "top-1", "agree", *config_headers, "stages"]
     rows = []
     for v in record.variants:
         stages = " ".join(f"{stage}:{state}" for stage, state in v.stages.items() if state != "skipped")
@@ -348,7 +372,9 @@ def format_sweep(record: SweepRecord) -> str:
                      "-" if v.model_size_bytes is None else f"{v.model_size_bytes / 1024:.1f}",
                      "-" if v.model_size_gzip_bytes is None else f"{v.model_size_gzip_bytes / 1024:.1f}",
                      "-" if v.accuracy_top1 is None else f"{v.accuracy_top1 * 100:.2f}%",
-                     "-" if v.latency_ms_p50 is None else f"{v.latency_ms_p50:.4g}", stages])
+                     "-" if v.agreement_with_source is None else f"{v.agreement_with_source * 100:.1f}%",
+                     *[format_ms(v.latency_ms_p50_by_config.get(label)) for label in configs],
+                     stages])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
