@@ -59,3 +59,14 @@ def test_python_m_mobilekit_works():
     proc = subprocess.run([sys.executable, "-m", "mobilekit", "--version"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and "mobilekit" in proc.stdout
+
+
+def test_readme_python_example_runs(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    # Same code, writing under a temporary folder instead of the checkout's out/.
+    script = block.replace('"out/', f'"{tmp_path}/out/')
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
