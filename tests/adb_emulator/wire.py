@@ -30,6 +30,11 @@ HEADER = struct.Struct("<6I")
 
 
 def checksum(data: bytes) -> int:
+    if len(data) > 4096:
+        import numpy as np
+
+        # the device side should not be what limits a legacy (checksummed) client's throughput
+        return int(np.frombuffer(data, dtype=np.uint8).sum(dtype=np.uint64)) & 0xFFFFFFFF
     return sum(data) & 0xFFFFFFFF
 
 
