@@ -165,3 +165,41 @@ def test_unauthorized_phone_is_a_clear_bench_error(emulator, tiny_tflite_path, t
                                 catch_exceptions=False)
     assert result.exit_code == 1
     assert "unauthorized" in result.stderr and "Allow USB debugging" in result.stderr
+
+
+def test_all_devices_run_in_parallel_through_the_server(adb_home, adb_server, companion_apk, tiny_tflite_path,
+                                                        tmp_path, monkeypatch):
+    from adb_emulator import EmulatedDevice
+
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
+    _, key = adb_home
+    phones = [EmulatedDevice(authorized_keys=[f"{key}.pub"]).start() for _ in range(2)]
+    try:
+        for phone in phones:
+            phone.install_app(companion_apk)
+            phone.faults.run_hang_s = 1.0   # each run takes a second: in parallel, both fit in ~1 s
+            assert "connected to" in adb_server.run("connect", phone.address).stdout
+        result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--all-devices", "--adb", "server",
+                                          "--runs", "2", "--warmup", "0", "-o", str(tmp_path / "o"), "--json"],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        summary = summary_of(result)
+        assert sorted(summary["targets"]) == sorted(phone.address for phone in phones)
+        assert all(run["status"] == "ok" for run in summary["runs"])
+        for phone in phones:
+            assert len(instruments(phone)) == 1
+    finally:
+        for phone in phones:
+            adb_server.run("disconnect", phone.address)
+            phone.stop()
+
+
+def test_pulled_outputs_stay_inside_the_run_folder(installed, tiny_tflite_path, small_data, tmp_path, no_adb_server):
+    installed.faults.result_output_name = "../../escaped.npy"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--target", "device", "--adb", "direct",
+                                      "--connect", installed.address, "--runs", "2", "--data", str(small_data),
+                                      "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "refusing to pull it" in result.stderr
+    assert not list(tmp_path.rglob("escaped.npy"))

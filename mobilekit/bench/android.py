@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .._io import sha256_file, write_json_atomic
+from .._progress import progress
 from ..errors import BenchError, DeviceError, ProtocolError
 from ..device import app as companion
 from ..device.device import Device
@@ -145,8 +146,16 @@ class AndroidRunner(Runner):
         if device.sha256(remote) == digest:
             return remote
         self.transport.check(["mkdir", "-p", posixpath.dirname(remote)])
-        say(f"{self.target}: pushing {local.name} ({local.stat().st_size} bytes)")
-        self.transport.push(local, remote)
+        size = local.stat().st_size
+        say(f"{self.target}: pushing {local.name} ({size} bytes)")
+        with progress(length=size, label=f"push {local.name} to {self.target}") as bar:
+            sent = [0]
+
+            def advance(done: int, _total: int) -> None:
+                bar.update(done - sent[0])
+                sent[0] = done
+
+            self.transport.push(local, remote, progress=advance)
         arrived = device.sha256(remote)
         if arrived != digest:
             raise DeviceError(f"{local.name} arrived damaged on {self.target} (sha256 {arrived} != {digest})",

@@ -443,6 +443,8 @@ class Instrumentation:
                             "os": f"Android {props['ro.build.version.release']}",
                             "sdk_level": int(props["ro.build.version.sdk"]),
                             "abi": props["ro.product.cpu.abi"], "cores": device.cores}
+        if device.faults.result_output_name and result.get("outputs"):
+            result["outputs"][0]["file"] = device.faults.result_output_name
         state = {"status": ["none", "light", "moderate", "severe", "critical", "emergency", "shutdown"][device.thermal_status],
                  "battery_temp_c": device.battery_temp_c}
         result["thermal"] = {"start": state, "end": state}

@@ -23,6 +23,7 @@ class Faults:
     runner_crash: bool = False                 # the app's process dies: "Process crashed."
     run_hang_s: float = 0.0                    # the run stalls this long before running
     install_failure: str | None = None         # e.g. "INSTALL_FAILED_USER_RESTRICTED: Install canceled by user"
+    result_output_name: str | None = None      # a hostile app names this file in result.outputs
 
 
 class EmulatedDevice:
