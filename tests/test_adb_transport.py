@@ -202,3 +202,34 @@ def test_real_adb_binary_drives_the_emulator(adb_server, emulator, companion_apk
         assert "dev.mobilekit.bench" in emulator.packages
     finally:
         adb_server.run("disconnect", emulator.address)
+
+
+def test_server_transport_without_shell_v2_uses_the_sentinel(adb_home, adb_server, companion_apk, monkeypatch):
+    """A phone older than Android 7 advertises no shell_v2/cmd: exit codes come from the sentinel and
+    installs go through a pushed file and `pm install`."""
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
+    _, key = adb_home
+    with EmulatedDevice(authorized_keys=[f"{key}.pub"], features=()) as old_phone:
+        try:
+            with open_transport(adb="server", connect=old_phone.address) as transport:
+                assert "shell_v2" not in transport.features
+                result = transport.shell(["ls", "/nope"])
+                assert result.returncode == 1 and "No such file" in result.stdout
+                pieces = []
+                streamed = transport.shell_stream(["echo", "x"], pieces.append)
+                assert streamed.returncode == 0 and "".join(pieces) == "x\n"
+                transport.install(companion_apk)
+            assert "dev.mobilekit.bench" in old_phone.packages
+            assert any(line.startswith("pm install") for line in old_phone.command_log)
+        finally:
+            adb_server.run("disconnect", old_phone.address)
+
+
+def test_the_adb_server_authenticates_with_the_key_mobilekit_made(adb_home, adb_server, emulator):
+    """adb_home made ~/.android/adbkey with mobilekit before the AOSP server started; the phone
+    accepts only that key, so a connection proves the files are in platform-tools' format."""
+    try:
+        assert "connected to" in adb_server.run("connect", emulator.address).stdout
+        assert emulator.offered_keys == [] and emulator.connections_authorized == 1
+    finally:
+        adb_server.run("disconnect", emulator.address)

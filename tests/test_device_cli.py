@@ -84,3 +84,10 @@ def test_app_install_says_what_is_missing(emulator, no_adb_server, tmp_path, mon
     missing_file = invoke("app", "install", "--apk", str(tmp_path / "nope.apk"), "--adb", "direct",
                           "--connect", emulator.address)
     assert missing_file.exit_code == 1 and "APK not found" in missing_file.stderr
+
+
+def test_devices_shows_an_unauthorized_phone(emulator, no_adb_server, monkeypatch):
+    monkeypatch.setenv("MOBILEKIT_ADB_AUTH_TIMEOUT_S", "1")
+    emulator.authorized.clear()
+    rows = json.loads(invoke("devices", "--json", "--adb", "direct", "--connect", emulator.address).stdout)
+    assert [(row["serial"], row["state"]) for row in rows] == [(emulator.address, "unauthorized")]
