@@ -27,11 +27,10 @@ _SAFE_OUTPUT = re.compile(r"^outputs(_\d+)?\.npy$")
 class AndroidRunner(Runner):
     kind = "android"
 
-    def __init__(self, transport: Transport, *, apk=None, adb: str = "auto", device_root: str = DEVICE_ROOT):
+    def __init__(self, transport: Transport, *, apk=None, device_root: str = DEVICE_ROOT):
         self.transport = transport
         self.target = transport.serial
         self.apk = apk
-        self.adb = adb
         self.device_root = device_root
         self._facts: dict | None = None
         self._app_checked = False
@@ -211,4 +210,4 @@ def device_runners(serials=None, all_devices: bool = False, adb: str = "auto", c
         transports = [open_transport(serial, adb=adb) for serial in found]
     else:
         transports = [open_transport(None, adb=adb)]
-    return [AndroidRunner(transport, apk=apk, adb=adb) for transport in transports]
+    return [AndroidRunner(transport, apk=apk) for transport in transports]

@@ -35,9 +35,9 @@ def parse_getprop(text: str) -> dict[str, str]:
         if match:
             last = match.group(1)
             props[last] = match.group(2)
-        elif last is not None and props[last].startswith("") and not line.startswith("["):
+        elif last is not None and not line.startswith("["):
             props[last] += "\n" + line  # a value running over several lines
-    return {key: value for key, value in props.items()}
+    return props
 
 
 def parse_package_version(dumpsys: str) -> tuple[int, str] | None:

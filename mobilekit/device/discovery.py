@@ -54,10 +54,6 @@ def usb_serials() -> list[str]:
     return found
 
 
-def list_server_devices(server: AdbServer) -> list[dict]:
-    return server.devices()
-
-
 def pick_entry(entries: list[dict], serial: str | None) -> dict:
     """The one device to use, or a clear DeviceError for none / several / a bad state."""
     if serial:

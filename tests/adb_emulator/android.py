@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -462,4 +461,4 @@ def _kill(process: subprocess.Popen):
     process.wait()
 
 
-__all__ = ["make_test_apk", "install_commands", "PIXEL_7_PROPS", "InstalledPackage", "threading"]
+__all__ = ["make_test_apk", "install_commands", "PIXEL_7_PROPS", "InstalledPackage"]

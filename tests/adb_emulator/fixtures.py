@@ -103,5 +103,4 @@ def no_adb_server(monkeypatch):
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(free_port()))
 
 
-__all__ = ["adb_home", "adb_server", "companion_apk", "emulator", "installed", "via", "Via", "no_adb_server",
-]
+__all__ = ["adb_home", "adb_server", "companion_apk", "emulator", "installed", "via", "Via", "no_adb_server"]

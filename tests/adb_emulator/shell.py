@@ -9,7 +9,6 @@ device does not know are recorded in ``device.unknown_commands`` (exit 127, like
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import shutil
@@ -636,4 +635,4 @@ def _test(inv: Invocation) -> int:
     return 2
 
 
-__all__ = ["Shell", "Invocation", "parse", "tokenize", "ShellSyntaxError", "errno"]
+__all__ = ["Shell", "Invocation", "parse", "tokenize", "ShellSyntaxError"]
