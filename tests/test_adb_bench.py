@@ -203,3 +203,35 @@ def test_pulled_outputs_stay_inside_the_run_folder(installed, tiny_tflite_path, 
     assert result.exit_code == 1
     assert "refusing to pull it" in result.stderr
     assert not list(tmp_path.rglob("escaped.npy"))
+
+
+@pytest.mark.parametrize("mode", ["direct", "server"])
+def test_interrupt_stops_the_app_on_the_phone(mode, installed, tiny_tflite_path, tmp_path, request, monkeypatch):
+    from mobilekit.bench.android import AndroidRunner
+    from mobilekit.device import open_transport
+
+    if mode == "server":
+        server = request.getfixturevalue("adb_server")
+        monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(server.port))
+    else:
+        request.getfixturevalue("no_adb_server")
+    installed.faults.run_hang_s = 30.0
+    model_sha = __import__("hashlib").sha256(Path(tiny_tflite_path).read_bytes()).hexdigest()
+    job = {"schema_version": 1, "run_id": "interrupted", "model": {"path": str(tiny_tflite_path), "sha256": model_sha},
+           "delegate": {"name": "cpu", "threads": 1}, "runs": {"warmup_runs": 0, "timed_runs": 1},
+           "inputs": {"kind": "random", "seed": 0}, "save_outputs": False}
+
+    def press_ctrl_c(line):
+        if "stage=load" in line:
+            raise KeyboardInterrupt
+
+    runner = AndroidRunner(open_transport(adb=mode, connect=installed.address))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(job, tmp_path / "run", timeout_s=60, on_status=press_ctrl_c)
+        assert any(line.startswith("am force-stop") for line in installed.command_log)
+        assert not (tmp_path / "run" / "result.json").exists()
+    finally:
+        runner.transport.close()
+        if mode == "server":
+            request.getfixturevalue("adb_server").run("disconnect", installed.address)

@@ -233,3 +233,13 @@ def test_the_adb_server_authenticates_with_the_key_mobilekit_made(adb_home, adb_
         assert emulator.offered_keys == [] and emulator.connections_authorized == 1
     finally:
         adb_server.run("disconnect", emulator.address)
+
+
+def test_connect_to_nothing_is_a_clear_error(via):
+    from adb_emulator.harness import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(DeviceError) as info:
+        open_transport(adb=via.mode, connect=address)
+    text = str(info.value)
+    assert address in text and ("failed" in text or "nothing listens" in text)

@@ -103,6 +103,10 @@ class AndroidRunner(Runner):
             self._stop_app()
             raise BenchError(f"run {run_id} on {serial} did not finish within {timeout_s:g} s; the app was "
                              "stopped", hint="raise --timeout, or lower --runs/--max-secs") from None
+        except KeyboardInterrupt:
+            # The instrumentation outlives the `am` process on a phone: stop the app too.
+            self._stop_app()
+            raise
         except DeviceError as exc:
             raise DeviceError(f"{serial}: connection lost during run {run_id}: {exc.message}",
                               serial=serial, hint="reconnect the phone and rerun; finished runs are kept") from None

@@ -190,7 +190,13 @@ class DirectTransport(Transport):
                 raise DeviceTimeoutError(f"command did not finish within {timeout_s:g} s: {text[:200]}",
                                          serial=self.serial) from None
             if kind == "data":
-                sentinel.feed(decoder.decode(value))
+                try:
+                    sentinel.feed(decoder.decode(value))
+                except BaseException:
+                    # the caller gave up (Ctrl-C in on_output): free the link for what comes next
+                    self._shutdown_socket()
+                    self.close()
+                    raise
             elif kind == "end":
                 break
             else:
