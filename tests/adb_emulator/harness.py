@@ -11,6 +11,17 @@ import time
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the test process dies without its teardown (a killed
+    pytest must not leave adb servers behind)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -41,7 +52,7 @@ class AdbServerProcess:
         (self.home / ".android").mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen([self.adb, "-P", str(self.port), "server", "nodaemon"],
                                         env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
