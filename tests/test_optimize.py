@@ -337,3 +337,19 @@ def test_conv_batchnorm_model_prunes_then_qat():
     _, record = optimize(model, (x_train, rng.integers(0, 4, 64)), prune=0.5, qat=True,
                          quantize="int8", epochs=1, verbose=0)
     assert record.step("qat").params["skipped_layers"] == []
+
+
+def test_verify_reads_weights_stored_sparse(tiny_keras_path, data, tmp_path):
+    """Kernels the converter stores sparse (DENSIFY, as XNNPACK's sparse path wants) are found by
+    layer and measured after expansion."""
+    from mobilekit._compat import tf
+
+    wrapped, record = prune(tiny_keras_path, data[0], sparsity=0.8, settings=QUIET)
+    converter = tf().lite.TFLiteConverter.from_keras_model(strip_pruning(wrapped))
+    converter.optimizations = [tf().lite.Optimize.EXPERIMENTAL_SPARSITY]
+    path = tmp_path / "sparse.tflite"
+    path.write_bytes(converter.convert())
+    result = verify_tflite(path, sparsity=0.8, pruned_layers=record.params["layers"])
+    assert result.passed, result.failures
+    assert len([k for k in result.kernels if k.layer in record.params["layers"]]) == \
+        len(record.params["layers"])

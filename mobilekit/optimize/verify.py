@@ -66,6 +66,11 @@ def read_kernels(model_path, *, layer_names=None) -> list[TfliteKernel]:
         raise OptimizationError(f"cannot read {path} with LiteRT: {str(exc).splitlines()[0]}") from exc
     tensors = {detail["index"]: detail for detail in interpreter.get_tensor_details()}
     ops = interpreter._get_ops_details()
+    # Sparse (DENSIFY) and float16 (DEQUANTIZE) weights reach the op through an expanding op whose
+    # output is named generically; the stored constant before it carries the layer's name.
+    expanded_from = {output: op["inputs"][0] for op in ops
+                     if op["op_name"] in ("DENSIFY", "DEQUANTIZE") and len(op["inputs"])
+                     for output in op["outputs"]}
     kernels = []
     for op in ops:
         if op["op_name"] not in KERNEL_OPS:
@@ -83,6 +88,8 @@ def read_kernels(model_path, *, layer_names=None) -> list[TfliteKernel]:
         except ValueError:
             continue
         name = detail["name"]
+        if index in expanded_from and expanded_from[index] in tensors:
+            name = tensors[expanded_from[index]]["name"]
         stats = measure_kernel(_layer_of(name, layer_names), values, in_axis=in_axis,
                                out_axis=out_axis)
         kernels.append(TfliteKernel(**dataclasses.asdict(stats), tensor=name, op=op["op_name"],
@@ -95,7 +102,10 @@ def _layer_of(tensor_name: str, layer_names) -> str:
     parts = [part for part in re.split(r"[/;:]", tensor_name) if part]
     if layer_names:
         known = set(layer_names)
-        for part in parts:
+        # Fused names list several layers (conv;bn;relu): prefer the one that owns the weight op.
+        owners = [parts[i - 1] for i in range(1, len(parts))
+                  if re.match(r"(Conv2D|MatMul|depthwise|conv2d_transpose|Tensordot)", parts[i])]
+        for part in owners + parts:
             candidate = part[len("quant_"):] if part.startswith("quant_") else part
             if candidate in known:
                 return candidate
