@@ -55,6 +55,8 @@ def test_bench_end_to_end_installs_runs_pulls_and_resumes(via, tiny_tflite_path,
     assert summary["targets"] == [device.address]
     assert [run["status"] for run in summary["runs"]] == ["ok", "ok"]
     assert device.install_log == [companion.APP_PACKAGE]            # the app was missing: installed
+    # the phone's progress reaches the person running the command
+    assert f"{device.address}: pushing" in result.stderr and f"{device.address}: running" in result.stderr
     for run in summary["runs"]:
         assert run["runner_kind"] == "android" and run["samples"] >= 3
         assert run["accuracy"] is not None

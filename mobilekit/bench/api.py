@@ -197,7 +197,9 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
                 continue
             say(f"{label}: running")
             try:
-                path = runner.run(request, run_dir, timeout_s=timeout, on_status=None)
+                # The runner's own progress (pushes, the app's status bundles), already prefixed
+                # with its target.
+                path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
                 outcome = (path, False, None)
             except (BenchError, DeviceError, ProtocolError) as exc:
                 outcome = (None, False, str(exc))
