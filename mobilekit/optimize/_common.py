@@ -132,7 +132,7 @@ def _saved_by_keras3(path: Path) -> bool:
     return str(metadata.get("keras_version", "")).startswith("3")
 
 
-def clone_compiled(model):
+def copy_model(model):
     """A fresh copy of ``model`` with the same weights (steps never modify the caller's model)."""
     from .._compat import keras
 
@@ -304,27 +304,22 @@ def outputs_are_probabilities(model) -> bool:
 
 # ------------------------------------------------------------------------------------ fine-tuning
 
-class EpochLine:
-    """A Keras callback that prints one line per epoch to stderr (stdout stays for results)."""
+def epoch_line_callback(step: str, epochs: int, stream=None):
+    """A Keras callback printing one line per epoch to stderr (stdout stays for results)."""
+    from .._compat import keras
 
-    def __new__(cls, step: str, epochs: int, stream=None):
-        from .._compat import keras
+    class EpochLine(keras().callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._started = time.perf_counter()
 
-        k = keras()
+        def on_epoch_end(self, epoch, logs=None):
+            shown = " ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items()
+                             if isinstance(value, (int, float, np.floating)))
+            elapsed = time.perf_counter() - self._started
+            print(f"[{step}] epoch {epoch + 1}/{epochs}: {shown} ({elapsed:.1f} s)",
+                  file=stream or sys.stderr, flush=True)
 
-        class _EpochLine(k.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self._started = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                shown = " ".join(f"{key} {value:.4f}" for key, value in logs.items()
-                                 if isinstance(value, (int, float, np.floating)))
-                elapsed = time.perf_counter() - self._started
-                print(f"[{step}] epoch {epoch + 1}/{epochs}: {shown} ({elapsed:.1f} s)",
-                      file=stream or sys.stderr, flush=True)
-
-        return _EpochLine()
+    return EpochLine()
 
 
 def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), loss=None,
@@ -347,7 +342,7 @@ def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), lo
             patience=settings.early_stopping_patience, restore_best_weights=True,
             start_from_epoch=start_early_stopping_at_epoch))
     if settings.verbose:
-        callbacks.append(EpochLine(step, settings.epochs))
+        callbacks.append(epoch_line_callback(step, settings.epochs))
     if settings.seed is not None:
         k.utils.set_random_seed(settings.seed)
     try:

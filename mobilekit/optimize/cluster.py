@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..errors import OptimizationError
-from ._common import (FitSettings, StepRecord, accuracy, check_fits, clone_compiled, fit,
+from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, labelled, load_model, tfmot_internal)
 from .prune import SPARSITY_TOLERANCE
 
@@ -47,7 +47,7 @@ def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bo
 
     k, clustering = keras(), tfmot().clustering.keras
     registry = tfmot_internal("clustering.keras.clustering_registry").ClusteringRegistry
-    base = clone_compiled(model)
+    base = copy_model(model)
     targets = []
     for layer in base.layers:
         if not registry.supports(layer) or not registry._weight_names(layer):

@@ -6,7 +6,7 @@ import math
 import time
 
 from ..errors import OptimizationError
-from ._common import (FitSettings, StepRecord, accuracy, check_fits, clone_compiled, fit,
+from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, labelled, load_model, tfmot_internal)
 
 SCHEDULES = ("polynomial", "constant")
@@ -69,7 +69,7 @@ def prune(model, train, *, val=None, sparsity: float | None = 0.5, schedule: str
     if structure == "2:4":
         params["sparsity_m_by_n"] = (2, 4)
 
-    base = clone_compiled(model)
+    base = copy_model(model)
     if for_latency:
         try:
             wrapped = sparsity_api.prune_low_magnitude(

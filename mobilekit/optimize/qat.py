@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..errors import OptimizationError
-from ._common import (FitSettings, StepRecord, accuracy, check_fits, clone_compiled, fit,
+from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, kernel_layers, labelled, load_model, tfmot_internal,
                       unwrapped_name)
 
@@ -105,7 +105,7 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
 
     k, api = keras(), tfmot()
     quantization = api.quantization.keras
-    base = clone_compiled(model)
+    base = copy_model(model)
     skipped = {name.split(" (")[0] for name in unsupported}
     if skipped:
         def annotate(layer):
