@@ -353,3 +353,14 @@ def test_verify_reads_weights_stored_sparse(tiny_keras_path, data, tmp_path):
     assert result.passed, result.failures
     assert len([k for k in result.kernels if k.layer in record.params["layers"]]) == \
         len(record.params["layers"])
+
+
+def test_verify_needs_no_tensorflow(tiny_tflite_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from mobilekit.optimize.verify import read_kernels; "
+            f"kernels = read_kernels({str(tiny_tflite_path)!r}); "
+            "assert kernels and 'tensorflow' not in sys.modules, sorted(sys.modules)[:5]")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1500:]
