@@ -181,6 +181,33 @@ def test_text_is_escaped_in_every_format(tmp_path):
     assert row["model"].startswith("'=")  # a spreadsheet shows it, never runs it
 
 
+def _gfm_cells(line: str) -> list[str]:
+    """A GitHub-flavoured Markdown table row split as cmark-gfm does: a backslash escapes the next
+    character, so only a pipe not so escaped ends a cell."""
+    return re.findall(r"(?:\\.|[^|\\])+", line.strip().strip("|"))
+
+
+def test_markdown_tables_survive_pipes_backslashes_and_line_breaks_in_names(tmp_path):
+    runs = collect_runs([FIXTURE_RESULTS / "ok_host.json"])
+    runs[0].model_name = "evil\\|name\rnext | row\nthird\\"
+    text = Path(render_runs(runs, tmp_path / "r.md").output).read_text()
+    assert "\r" not in text
+    lines = text.split("\n")
+    header = next(i for i, line in enumerate(lines) if line.startswith("| model |"))
+    width = len(_gfm_cells(lines[header]))
+    row = lines[header + 2]
+    assert len(_gfm_cells(row)) == width, row
+    assert row.startswith("| evil\\\\\\|name next \\| row third\\\\ |")
+
+
+def test_csv_cells_starting_with_minus_are_not_formulas(tmp_path):
+    runs = collect_runs([FIXTURE_RESULTS / "ok_host.json"])
+    runs[0].model_name = "-2+3+cmd|' /C calc'!A0"
+    with open(render_runs(runs, tmp_path / "r.csv").output, newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["model"].startswith("'-")
+
+
 def test_dollar_signs_in_names_do_not_break_the_plots(tmp_path):
     runs = collect_runs([FIXTURE_RESULTS / "ok_host.json"])
     runs[0].model_name = "cost $x^2$ {model} \\frac"

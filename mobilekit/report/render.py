@@ -297,9 +297,12 @@ def render_html(runs, output: Path, *, title: str, figures) -> None:
 
 
 def _md_cell(value) -> str:
-    # Escape what a Markdown renderer would act on: table pipes and raw HTML.
+    # Escape what a Markdown renderer would act on: table pipes and raw HTML. Backslashes first, or
+    # a backslash in a name would escape the one added before a pipe and the pipe would split the
+    # cell; CR ends a Markdown line just as LF does.
     text = html.escape(str(value), quote=False)
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return re.sub(r"\r\n|\r|\n", " ", text)
 
 
 def _md_table(headers, rows) -> str:
@@ -338,8 +341,8 @@ def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
 
 
 def _csv_safe(value):
-    # Spreadsheet apps run cells that start with = + @ as formulas; model names are user text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
+    # Spreadsheet apps run cells that start with = + - @ as formulas; model names are user text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     if isinstance(value, float):
         return repr(value)
