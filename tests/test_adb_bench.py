@@ -207,6 +207,56 @@ def test_pulled_outputs_stay_inside_the_run_folder(installed, tiny_tflite_path, 
     assert not list(tmp_path.rglob("escaped.npy"))
 
 
+def _bench_direct(installed, model, out, data=None):
+    args = ["bench", str(model), "--target", "device", "--adb", "direct", "--connect", installed.address,
+            "--runs", "2", "--warmup", "0", "-o", str(out)]
+    if data is not None:
+        args += ["--data", str(data)]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("patch, expected", [
+    ({"thermal": "hot"}, "thermal"),
+    ({"outputs": {"file": "outputs.npy"}}, "outputs"),
+    ({"device": ["Pixel"]}, "device"),
+    ({"run_id": "some-other-run"}, "with the result of 'some-other-run'"),
+])
+def test_a_malformed_result_from_the_phone_is_a_clear_error(patch, expected, installed, tiny_tflite_path,
+                                                            small_data, tmp_path, no_adb_server):
+    installed.faults.result_patch = patch
+    result = _bench_direct(installed, tiny_tflite_path, tmp_path / "out", small_data)
+    assert result.exit_code == 1, result.output
+    assert "Error:" in result.stderr and expected in result.stderr and "Traceback" not in result.output
+    assert not list((tmp_path / "out" / "runs").rglob("result.json"))
+
+
+def _claim_a_huge_array(path: Path) -> None:
+    # The header says 2**40 float32 values; the file holds none of them.
+    header = {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, header)
+
+
+def _swap_dtype(path: Path) -> None:
+    array = np.load(path, allow_pickle=False)
+    np.save(path, array.astype(np.float64), allow_pickle=False)
+
+
+@pytest.mark.parametrize("tamper, expected", [
+    (_claim_a_huge_array, "holds shape [1099511627776]"),
+    (_swap_dtype, "holds dtype float64"),
+    (lambda path: path.write_bytes(b"PK\x03\x04 a zip, not an array"), "not a readable .npy"),
+])
+def test_pulled_outputs_must_match_what_the_result_declares(tamper, expected, installed, tiny_tflite_path,
+                                                            small_data, tmp_path, no_adb_server):
+    installed.faults.outputs_tamper = tamper
+    out = tmp_path / "out"
+    result = _bench_direct(installed, tiny_tflite_path, out, small_data)
+    assert result.exit_code == 1, result.output
+    assert expected in result.stderr and "refusing it" in result.stderr and "Traceback" not in result.output
+    assert not list((out / "runs").rglob("outputs*.npy")) and not list((out / "runs").rglob("result.json"))
+
+
 @pytest.mark.parametrize("mode", ["direct", "server"])
 def test_interrupt_stops_the_app_on_the_phone(mode, installed, tiny_tflite_path, tmp_path, request, monkeypatch):
     from mobilekit.bench.android import AndroidRunner

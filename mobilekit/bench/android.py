@@ -3,6 +3,7 @@ is already there), runs the companion app's instrumentation, and brings result.j
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 import re
 from pathlib import Path
@@ -124,18 +125,30 @@ class AndroidRunner(Runner):
             raise BenchError(f"the app on {serial} speaks protocol {spoken.strip()}; this mobilekit speaks "
                              f"{companion.PROTOCOL_VERSION}", hint="run `mobilekit app install --force`")
         result = self._read_result(outcome.result, remote_run)
+        # Everything below reads what the phone sent: nothing of it is used before its shape is known.
+        if not isinstance(result, dict):
+            raise BenchError(f"the result of {run_id} from {serial} is not a JSON object",
+                             hint="is the companion app from this checkout? `mobilekit app install --force`")
+        if result.get("run_id") != run_id:
+            raise BenchError(f"{serial} answered run {run_id} with the result of {result.get('run_id')!r}",
+                             hint="rerun; a stale result on the phone must not pass for this run")
         if isinstance(result.get("device"), dict) and not result["device"].get("serial"):
             result["device"]["serial"] = serial  # the app cannot know the serial adb gives it
         thermal_after = device.thermal()
-        thermal = result.setdefault("thermal", {})
+        if result.get("thermal") is None:
+            result["thermal"] = {}
+        thermal = result["thermal"]
         # The app's own readings win; the shell's fill what it could not read.
         for slot, reading in (("start", thermal_before), ("end", thermal_after)):
+            if not isinstance(thermal, dict):
+                break  # validation below names what is wrong
             current = thermal.get(slot) or {}
-            thermal[slot] = {key: current.get(key) if current.get(key) is not None else reading.get(key)
-                             for key in ("status", "battery_temp_c")}
-        for output in result.get("outputs", []):
-            self._pull_output(output["file"], remote_run, run_dir)
+            if isinstance(current, dict):
+                thermal[slot] = {key: current.get(key) if current.get(key) is not None else reading.get(key)
+                                 for key in ("status", "battery_temp_c")}
         protocol.validate("result", result, where=f"result of {run_id} from {serial}")
+        for output in result["outputs"]:
+            self._pull_output(output, remote_run, run_dir)
         write_json_atomic(run_dir / "result.json", result)
         return run_dir / "result.json"
 
@@ -183,19 +196,55 @@ class AndroidRunner(Runner):
             except ProtocolError as exc:
                 raise BenchError(f"the result pulled from {self.target} is not valid: {exc}") from None
 
-    def _pull_output(self, name: str, remote_run: str, run_dir: Path) -> None:
+    def _pull_output(self, output: dict, remote_run: str, run_dir: Path) -> None:
         # Only plain outputs*.npy names: a result must never make us write outside run_dir.
+        name = output["file"]
         target = (run_dir / name).resolve()
         if not _SAFE_OUTPUT.match(name) or target.parent != run_dir.resolve():
             raise BenchError(f"the result names an output file {name!r} that is not outputs*.npy "
                              "in the run folder; refusing to pull it")
         self.transport.pull(posixpath.join(remote_run, name), target)
+        problem = _npy_mismatch(target, output)
+        if problem is not None:
+            target.unlink(missing_ok=True)
+            raise BenchError(f"{name} pulled from {self.target} {problem}; refusing it",
+                             hint="rerun; if it repeats, reinstall the app: `mobilekit app install --force`")
 
     def _stop_app(self) -> None:
         try:
             self.transport.shell(["am", "force-stop", companion.APP_PACKAGE], timeout_s=10)
         except DeviceError:
             pass  # the link is gone too; the app dies with its instrumentation
+
+
+def _npy_mismatch(path: Path, declared: dict) -> str | None:
+    """Why the .npy at ``path`` is not the array the result declares (None when it is).
+
+    Reads only the header, so a file claiming a huge shape is refused before anything loads it.
+    """
+    from numpy.lib import format as npy
+
+    try:
+        with open(path, "rb") as handle:
+            version = npy.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = npy.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy.read_array_header_2_0(handle)
+            else:
+                return f"is .npy format {version[0]}.{version[1]}, which mobilekit does not read"
+            data_offset = handle.tell()
+    except (ValueError, OSError, EOFError) as exc:
+        return f"is not a readable .npy file ({exc})"
+    if dtype.hasobject or dtype.name != declared["dtype"]:
+        return f"holds dtype {dtype} but the result declares {declared['dtype']}"
+    if list(shape) != list(declared["shape"]):
+        return f"holds shape {list(shape)} but the result declares {declared['shape']}"
+    expected = data_offset + math.prod(shape) * dtype.itemsize  # exact: no int64 wrap-around
+    size = path.stat().st_size
+    if size != expected:
+        return f"is {size} bytes but its header describes {expected}"
+    return None
 
 
 def device_runners(serials=None, all_devices: bool = False, adb: str = "auto", connect: str | None = None,

@@ -385,8 +385,11 @@ class Instrumentation:
         if result.get("error"):
             final["error"] = f"{result['error']['stage']}: {result['error']['message']}"
         run_dir = posixpath.dirname(result_device_path)
-        if result.get("outputs"):
-            final["outputs"] = ",".join(posixpath.join(run_dir, o["file"]) for o in result["outputs"])
+        outputs = result.get("outputs")
+        # a hostile result (faults.result_patch) may hold anything here: list only plain names
+        if isinstance(outputs, list) and all(isinstance(o, dict) and isinstance(o.get("file"), str) for o in outputs):
+            if outputs:
+                final["outputs"] = ",".join(posixpath.join(run_dir, o["file"]) for o in outputs)
         self.finish(-1, **final)
         return 0
 
@@ -444,9 +447,12 @@ class Instrumentation:
                             "abi": props["ro.product.cpu.abi"], "cores": device.cores}
         if device.faults.result_output_name and result.get("outputs"):
             result["outputs"][0]["file"] = device.faults.result_output_name
+        if device.faults.outputs_tamper and result.get("outputs"):
+            device.faults.outputs_tamper(Path(request["output_dir"]) / result["outputs"][0]["file"])
         state = {"status": ["none", "light", "moderate", "severe", "critical", "emergency", "shutdown"][device.thermal_status],
                  "battery_temp_c": device.battery_temp_c}
         result["thermal"] = {"start": state, "end": state}
+        result.update(device.faults.result_patch or {})
         tmp = result_host.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=2))
         os.replace(tmp, result_host)
