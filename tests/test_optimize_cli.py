@@ -95,3 +95,31 @@ def test_help_lists_the_optimize_options_with_an_example():
                    "--qat-skip-unsupported", "--recipe", "--variant", "--distill-from"):
         assert option in result.output
     assert "--prune 0.8 --qat" in result.output
+
+
+def test_pruned_for_latency_is_stored_sparse_in_the_tflite(tmp_path):
+    # XNNPACK's sparse path reads only sparse-stored kernels: the card's record must reach convert.
+    from mobilekit._compat import keras, make_interpreter
+    from mobilekit.convert import convert
+    from mobilekit.optimize import optimize
+
+    k = keras()
+    inputs = k.Input((16, 16, 3))
+    x = k.layers.ZeroPadding2D(((1, 1), (1, 1)))(inputs)
+    x = k.layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(x)
+    x = k.layers.Conv2D(16, 1, activation="relu")(x)
+    x = k.layers.Conv2D(8, 1)(x)
+    x = k.layers.GlobalAveragePooling2D(keepdims=True)(x)
+    x = k.layers.Flatten()(x)
+    model = k.Model(inputs, k.layers.Dense(3, activation="softmax")(x))
+    rng = np.random.default_rng(0)
+    train = (rng.uniform(0, 1, (64, 16, 16, 3)).astype(np.float32), rng.integers(0, 3, 64))
+    pruned, record = optimize(model, train, prune=0.8, prune_for_latency=True, epochs=1, verbose=0)
+    from mobilekit.records import to_dict
+
+    out = convert(pruned, tmp_path / "sparse.tflite", optimization=to_dict(record))
+    interpreter = make_interpreter(model_path=out.output_path)
+    sparse = [t["name"] for t in interpreter.get_tensor_details()
+              if t.get("sparsity_parameters")]
+    ops = {op["op_name"] for op in interpreter._get_ops_details()}
+    assert sparse and "DENSIFY" in ops, (sparse, ops)

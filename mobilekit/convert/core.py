@@ -95,7 +95,7 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from .._compat import tf, tool_versions
 
     converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type)
+    _configure(tf(), converter, quantize, io_type, sparse_weights=_pruned_for_latency(optimization))
     conversion_started = time.perf_counter()
     content = _run_converter(converter, samples, progress=progress)
     conversion_time_s = time.perf_counter() - conversion_started
@@ -190,11 +190,22 @@ def _make_converter(tf, loaded):
         raise ConversionError(f"cannot prepare {loaded.source} for conversion: {useful_error(exc)}") from None
 
 
-def _configure(tf, converter, quantize, io_type):
+def _pruned_for_latency(optimization: dict | None) -> bool:
+    """Whether the optimization record says the kernels were pruned for XNNPACK's sparse path."""
+    steps = (optimization or {}).get("steps", [])
+    return any(step.get("step") == "prune" and (step.get("params") or {}).get("for_latency")
+               for step in steps)
+
+
+def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):
     lite = tf.lite
+    # XNNPACK's sparse inference reads only kernels stored sparse (with DENSIFY); a model pruned
+    # for latency but stored dense would run exactly as fast as its dense twin.
+    sparsity = [lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse_weights else []
     if quantize == "none":
+        converter.optimizations = sparsity
         return
-    converter.optimizations = [lite.Optimize.DEFAULT]
+    converter.optimizations = [lite.Optimize.DEFAULT, *sparsity]
     if quantize == "fp16":
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":
