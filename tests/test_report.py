@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mobilekit.cli import cli
-from mobilekit.errors import ProtocolError, ReportError
+from mobilekit.errors import ProtocolError, ReportError, UsageError
 from mobilekit.report import render_runs, report
 from mobilekit.report.pareto import ParetoPoint, pareto_front
 from mobilekit.report.runs import collect_runs
@@ -254,10 +254,11 @@ def test_pareto_chart_uses_a_configuration_every_model_ran(result_tree):
 
 
 def test_no_results_given():
-    with pytest.raises(ReportError, match="no results given"):
+    # A missing argument is a usage error (exit 2), like click's own, not a runtime failure.
+    with pytest.raises(UsageError, match="no results given"):
         report([], "r.html")
     outcome = CliRunner().invoke(cli, ["report", "-o", "r.html"])
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 2
     assert outcome.output.strip().splitlines() == [outcome.output.strip()]
     assert outcome.output.startswith("Error: no results given")
 
@@ -285,8 +286,11 @@ def test_truncated_json(tmp_path):
 
 
 def test_other_bad_inputs(tmp_path):
-    with pytest.raises(ReportError, match="format"):
+    with pytest.raises(UsageError, match="format"):
         report([FIXTURE_RESULTS / "ok_host.json"], tmp_path / "r.pdf")
+    outcome = CliRunner().invoke(cli, ["report", str(FIXTURE_RESULTS / "ok_host.json"), "-o",
+                                       str(tmp_path / "r.pdf")])
+    assert outcome.exit_code == 2 and outcome.output.startswith("Error: cannot tell the report format")
     with pytest.raises(ReportError, match="no bench results found"):
         report([tmp_path], tmp_path / "r.html")
     with pytest.raises(ReportError, match="no such file"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ReportError
+from ..errors import ReportError, UsageError
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".csv": "csv"}
 
@@ -28,7 +28,7 @@ class ReportRecord:
 def report_format(output) -> str:
     suffix = Path(output).suffix.lower()
     if suffix not in FORMATS:
-        raise ReportError(f"cannot tell the report format from {str(output)!r}",
+        raise UsageError(f"cannot tell the report format from {str(output)!r}",
                           hint="name the output .html, .md or .csv")
     return FORMATS[suffix]
 
@@ -51,7 +51,7 @@ def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
     if not runs:
         raise ReportError("no bench results to report")
     if output.exists() and output.is_dir():
-        raise ReportError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
+        raise UsageError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
     title = title or "mobilekit benchmark report"
     images: list[str] = []
     if fmt == "csv":

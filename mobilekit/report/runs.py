@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..bench import protocol, stats
 from ..bench.protocol import BenchResult
-from ..errors import ReportError
+from ..errors import ReportError, UsageError
 
 # A sweep record names itself with this, so a folder scan can tell it from other JSON.
 SWEEP_RECORD_KIND = "mobilekit.sweep"
@@ -75,7 +75,7 @@ def collect_runs(paths) -> list[ReportRun]:
         paths = [paths]
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ReportError("no results given", hint="pass bench result files or the folders a bench "
+        raise UsageError("no results given", hint="pass bench result files or the folders a bench "
                           "or sweep wrote, e.g. `mobilekit report bench_out/ -o report.html`")
     found: dict[Path, ReportRun] = {}
     for path in paths:
