@@ -74,7 +74,7 @@ def cli(ctx, debug):
     Typical flow:
       mobilekit convert model.keras -o model_int8.tflite --quantize int8 --calibration calib.npz
       mobilekit evaluate model_int8.tflite --data test.npz --reference model.keras
-      mobilekit bench model_int8.tflite            # this computer, or the attached phone
+      mobilekit bench model_int8.tflite -o results/int8   # this computer, or the attached phone
       mobilekit report results/ -o report.html
 
     Run `mobilekit COMMAND --help` for each command's options and examples.
