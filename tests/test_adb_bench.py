@@ -257,6 +257,28 @@ def test_pulled_outputs_must_match_what_the_result_declares(tamper, expected, in
     assert not list((out / "runs").rglob("outputs*.npy")) and not list((out / "runs").rglob("result.json"))
 
 
+def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tflite_path, tmp_path, no_adb_server):
+    from mobilekit.bench.android import AndroidRunner
+    from mobilekit.device import open_transport
+    from mobilekit.errors import BenchError
+
+    model_sha = __import__("hashlib").sha256(Path(tiny_tflite_path).read_bytes()).hexdigest()
+    job = {"schema_version": 1, "run_id": "first", "model": {"path": str(tiny_tflite_path), "sha256": model_sha},
+           "delegate": {"name": "cpu", "threads": 1}, "runs": {"warmup_runs": 0, "timed_runs": 1},
+           "inputs": {"kind": "random", "seed": 0}, "save_outputs": False}
+    runner = AndroidRunner(open_transport(adb="direct", connect=installed.address))
+    try:
+        runner.run(job, tmp_path / "first", timeout_s=60)
+        pushed = list((installed.fs.root / "sdcard").rglob(Path(tiny_tflite_path).name))
+        assert len(pushed) == 1
+        with pytest.raises(BenchError, match="cannot name a run folder"):
+            runner.run(dict(job, run_id=".."), tmp_path / "dots", timeout_s=60)
+    finally:
+        runner.transport.close()
+    assert pushed[0].exists()   # `rm -rf .../runs/..` would have taken the pushed model with it
+    assert not any(line.startswith("rm -rf") and line.rstrip().endswith("/..") for line in installed.command_log)
+
+
 @pytest.mark.parametrize("mode", ["direct", "server"])
 def test_interrupt_stops_the_app_on_the_phone(mode, installed, tiny_tflite_path, tmp_path, request, monkeypatch):
     from mobilekit.bench.android import AndroidRunner

@@ -68,6 +68,10 @@ class AndroidRunner(Runner):
             self._app_checked = True
 
         run_id = request["run_id"]
+        if run_id in (".", "..") or "/" in str(run_id):
+            # The schema's run_id characters allow "..": as a folder name it would point the
+            # `rm -rf` below at the models and inputs already on the phone.
+            raise BenchError(f"run_id {run_id!r} cannot name a run folder", hint="use letters, digits, . _ -")
         remote_run = posixpath.join(self.device_root, "runs", run_id)
         remote_request = dict(request)
         model_local = Path(request["model"]["path"])
