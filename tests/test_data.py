@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mobilekit.data import load_labelled, load_samples
-from mobilekit.errors import DataError
+from mobilekit.errors import DataError, UsageError
 
 SHAPE = (None, 8, 8, 1)
 
@@ -215,6 +215,10 @@ def test_missing_and_unsupported_sources(tmp_path):
 
 
 def test_normalize_is_refused_for_arrays(tmp_path):
+    # A bad combination of options: a usage error (exit 2 on the command line), not bad data.
     np.save(tmp_path / "x.npy", np.zeros((2, 8, 8, 1), np.float32))
-    assert "image folders" in _error(load_samples, tmp_path / "x.npy", input_shape=SHAPE,
-                                     normalize="imagenet")
+    with pytest.raises(UsageError, match="image folders"):
+        load_samples(tmp_path / "x.npy", input_shape=SHAPE, normalize="imagenet")
+    np.savez(tmp_path / "xy.npz", x=np.zeros((2, 8, 8, 1), np.float32), y=np.zeros(2))
+    with pytest.raises(UsageError, match="image folders"):
+        load_labelled(tmp_path / "xy.npz", input_shape=SHAPE, normalize="0-1")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, UsageError
 
 NORMALIZE_CHOICES = ("none", "0-1", "-1-1", "imagenet")
 DEFAULT_IMAGE_NORMALIZE = "0-1"
@@ -51,7 +51,7 @@ def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data") 
         return check_samples(samples, input_shape, what=f"{what} (array)")
     kind, path = _source_kind(spec)
     if normalize is not None and kind != "images" and normalize != "none":
-        raise DataError(f"--normalize {normalize} applies to image folders; {spec} is used as stored",
+        raise UsageError(f"--normalize {normalize} applies to image folders; {spec} is used as stored",
                         hint="preprocess arrays before saving them, or drop --normalize")
     if kind == "npz":
         samples = _npz_arrays(path, need_labels=False)[0]
@@ -82,7 +82,7 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
         pass
     elif kind == "npz":
         if normalize is not None and normalize != "none":
-            raise DataError(f"--normalize {normalize} applies to image folders; {path} is used as "
+            raise UsageError(f"--normalize {normalize} applies to image folders; {path} is used as "
                             "stored", hint="preprocess arrays before saving them, or drop --normalize")
         x, y = _npz_arrays(resolved, need_labels=True)
     elif kind == "images":
@@ -257,9 +257,9 @@ def _read_image_folder(folder, input_shape, normalize, *, labelled, limit):
     height, width, channels, mode = _image_geometry(input_shape, folder)
     normalize = DEFAULT_IMAGE_NORMALIZE if normalize is None else normalize
     if normalize not in NORMALIZE_CHOICES:
-        raise DataError(f"unknown normalize {normalize!r}; choose one of {', '.join(NORMALIZE_CHOICES)}")
+        raise UsageError(f"unknown normalize {normalize!r}; choose one of {', '.join(NORMALIZE_CHOICES)}")
     if normalize == "imagenet" and channels != 3:
-        raise DataError(f"--normalize imagenet needs 3-channel (RGB) input; the model has {channels}")
+        raise UsageError(f"--normalize imagenet needs 3-channel (RGB) input; the model has {channels}")
     class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if labelled:
         if not class_dirs:
