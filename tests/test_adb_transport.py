@@ -178,6 +178,51 @@ def test_key_file_mode_and_format(tmp_path, monkeypatch):
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
 
+def test_a_damaged_key_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANDROID_USER_HOME", str(tmp_path))
+    from mobilekit.device.keys import ensure_key
+
+    (tmp_path / "adbkey").write_bytes(b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN")  # cut short
+    (tmp_path / "adbkey").chmod(0o600)
+    with pytest.raises(DeviceError, match="not a readable private key"):
+        ensure_key()
+
+
+def test_keys_made_at_once_by_several_callers_end_as_one_pair(tmp_path, monkeypatch):
+    """Each caller passes the "no key yet" check before any finishes making one: the losers must
+    take the winner's key, not fail on it or pair their own public key with it."""
+    import threading
+
+    from adb_emulator import wire
+    from cryptography.hazmat.primitives import serialization
+
+    monkeypatch.setenv("ANDROID_USER_HOME", str(tmp_path / "android"))
+    from mobilekit.device.keys import ensure_key
+
+    outcomes = []
+    start = threading.Barrier(4)
+
+    def make():
+        start.wait()
+        try:
+            outcomes.append(ensure_key())
+        except DeviceError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    key = tmp_path / "android" / "adbkey"
+    assert outcomes == [key] * 4
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    n, _ = wire.parse_public_key(key.with_name("adbkey.pub").read_bytes())
+    assert n == private.public_key().public_numbers().n
+    assert sorted(p.name for p in key.parent.iterdir()) == ["adbkey", "adbkey.pub"]   # no temp files left
+
+
 def test_install_output_parsing():
     parse_install_output("Performing Streamed Install\nSuccess\n")
     with pytest.raises(ApkInstallError) as info:

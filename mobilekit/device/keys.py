@@ -3,13 +3,16 @@ with mode 0600; adbkey.pub = base64 of Android's RSAPublicKey struct + ' user@ho
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import os
 import socket
 import stat
 import struct
+import tempfile
 from pathlib import Path
 
+from .._io import write_bytes_atomic
 from ..errors import DeviceError
 
 KEY_BITS = 2048
@@ -41,6 +44,7 @@ def encode_public_key(public_numbers) -> bytes:
 
 def ensure_key(path: Path | None = None) -> Path:
     """Return the private key path, creating the pair on first use (private key mode 0600)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -53,17 +57,20 @@ def ensure_key(path: Path | None = None) -> Path:
                 os.chmod(path, 0o600)
             pub = path.with_name(path.name + ".pub")
             if not pub.exists():
-                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                try:
+                    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                except (ValueError, TypeError, UnsupportedAlgorithm):
+                    raise DeviceError(f"the ADB key {path} is not a readable private key (cut short or "
+                                      "not PEM)", hint=f"move {path} aside; a new key pair is made on next "
+                                      "use and the phone asks to allow it once") from None
                 _write_public(pub, key.public_key().public_numbers())
             return path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        os.chmod(path, 0o600)  # whatever the umask said
+        if not _create_private(path, pem):
+            return ensure_key(path)  # another process made the key first: use theirs
         _write_public(path.with_name(path.name + ".pub"), key.public_key().public_numbers())
     except OSError as exc:
         raise DeviceError(f"cannot create the ADB key {path}: {exc.strerror or exc}",
@@ -71,9 +78,30 @@ def ensure_key(path: Path | None = None) -> Path:
     return path
 
 
+def _create_private(path: Path, pem: bytes) -> bool:
+    """Put ``pem`` at ``path``, readable by its owner only from the first byte, and whole or not at
+    all: a key cut short by a full disk or a kill would otherwise be taken for the key next time."""
+    # mkstemp creates the file 0600 (never wider, whatever the umask); link() publishes it only
+    # once complete and fails if another process made the key meanwhile, keeping theirs.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def _write_public(pub: Path, numbers) -> None:
     try:
         user = f"{getpass.getuser()}@{socket.gethostname()}"
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
         user = "unknown@unknown"
-    pub.write_bytes(base64.b64encode(encode_public_key(numbers)) + f" {user}".encode())
+    write_bytes_atomic(pub, base64.b64encode(encode_public_key(numbers)) + f" {user}".encode())
