@@ -91,3 +91,45 @@ def test_devices_shows_an_unauthorized_phone(emulator, no_adb_server, monkeypatc
     emulator.authorized.clear()
     rows = json.loads(invoke("devices", "--json", "--adb", "direct", "--connect", emulator.address).stdout)
     assert [(row["serial"], row["state"]) for row in rows] == [(emulator.address, "unauthorized")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"   # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_a_gradle_build_past_its_time_is_stopped_with_everything_it_started(tmp_path, monkeypatch):
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from mobilekit.errors import DeviceError
+
+    project = tmp_path / "android_app"
+    project.mkdir()
+    # gradlew starts a worker (as Gradle starts its JVM and workers) and waits for it
+    gradlew = project / "gradlew"
+    gradlew.write_text('#!/bin/sh\nsleep 120 &\necho $! > "$(dirname "$0")/worker.pid"\nwait\n')
+    gradlew.chmod(0o755)
+    monkeypatch.setenv("ANDROID_HOME", str(tmp_path / "sdk"))
+    monkeypatch.setattr(companion, "GRADLE_TIMEOUT_S", 1.0)
+    began = time.monotonic()
+    try:
+        with pytest.raises(DeviceError) as failure:
+            companion.find_apk(project_dir=project)
+        assert time.monotonic() - began < 30
+        worker = int((project / "worker.pid").read_text())
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker)
+        assert "did not finish within 1 s" in str(failure.value)
+    finally:
+        if (project / "worker.pid").exists() and _alive(int((project / "worker.pid").read_text())):
+            os.kill(int((project / "worker.pid").read_text()), signal.SIGKILL)
+

@@ -3,6 +3,7 @@ Gradle wrapper), install it, check its protocol version, reinstall it when outda
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ APP_VERSION_CODE = PROTOCOL_VERSION * 1000 + 1
 APK_ENV = "MOBILEKIT_APK"
 REPO_ANDROID_APP = Path(__file__).resolve().parents[2] / "android_app"
 STUDIO_APK_GLOB = "app/build/outputs/apk/debug/*.apk"
+GRADLE_TIMEOUT_S = 1800.0  # a first build downloads Gradle and the Android plugin
 
 
 def component() -> str:
@@ -68,19 +70,46 @@ def find_apk(apk=None, *, project_dir: Path | None = None, build: bool = True) -
                                f"in {project / 'local.properties'}), or pass --apk PATH")
     if not build:
         raise DeviceError(f"the companion app is not built: {project / STUDIO_APK_GLOB} is missing")
-    try:
-        completed = subprocess.run([str(gradlew), ":app:assembleDebug", "--quiet"], cwd=project,
-                                   capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise DeviceError(f"could not run {gradlew}: {exc}") from None
-    if completed.returncode != 0:
-        tail = " | ".join((completed.stderr or completed.stdout).strip().splitlines()[-5:])
-        raise DeviceError(f"building the companion app failed (gradlew exit {completed.returncode}): {tail}",
+    returncode, stdout, stderr = _run_gradle([str(gradlew), ":app:assembleDebug", "--quiet"], project)
+    if returncode != 0:
+        tail = " | ".join((stderr or stdout).strip().splitlines()[-5:])
+        raise DeviceError(f"building the companion app failed (gradlew exit {returncode}): {tail}",
                           hint="open android_app/ in Android Studio to see the full build output")
     built = _newest(project.glob(STUDIO_APK_GLOB))
     if built is None:
         raise DeviceError(f"the Gradle build finished but no APK appeared under {project / STUDIO_APK_GLOB}")
     return built
+
+
+def _run_gradle(argv: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run the Gradle wrapper in a session of its own; on timeout or Ctrl-C end the whole group.
+
+    subprocess.run(timeout=) kills only gradlew itself: the JVM and workers it started would go on
+    building (and holding the project lock) after mobilekit gave up."""
+    try:
+        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+    except OSError as exc:
+        raise DeviceError(f"could not run {argv[0]}: {exc}") from None
+    try:
+        stdout, stderr = process.communicate(timeout=GRADLE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise DeviceError(f"building the companion app did not finish within {GRADLE_TIMEOUT_S:g} s; "
+                          "the build was stopped",
+                          hint="build it once in Android Studio, or pass --apk PATH") from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    return process.returncode, stdout, stderr
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.communicate()
 
 
 def _newest(paths) -> Path | None:
