@@ -64,7 +64,7 @@ def test_data_labels_and_reference_give_accuracy_and_fidelity(tmp_path, tiny_tfl
     assert summary.input_samples == 397 and run.status == "ok"
     outputs = np.load(Path(run.result_path).parent / "outputs.npy", allow_pickle=False)
     assert outputs.shape == (397, 10)
-    with np.load(digits_npz) as archive:
+    with np.load(digits_npz, allow_pickle=False) as archive:
         x, y = archive["x"], archive["y"]
     interpreter = make_interpreter(model_path=tiny_tflite_path)
     interpreter.allocate_tensors()
