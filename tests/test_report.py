@@ -208,6 +208,36 @@ def test_csv_cells_starting_with_minus_are_not_formulas(tmp_path):
     assert row["model"].startswith("'-")
 
 
+def _sweep_record(folder: Path, variants) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.json"
+    path.write_text(json.dumps({"record": "mobilekit.sweep", "variants": variants}))
+    return path
+
+
+def test_a_sweep_record_naming_results_outside_its_folder_is_refused(tmp_path):
+    write_result(tmp_path / "elsewhere", _fixture_result())
+    inside = write_result(tmp_path / "sweep" / "bench" / "v1", _fixture_result())
+    for item in ["../elsewhere/result.json", str(tmp_path / "elsewhere" / "result.json")]:
+        record = _sweep_record(tmp_path / "sweep", [{"name": "v1", "results": [str(inside.relative_to(
+            tmp_path / "sweep"))]}, {"name": "v2", "results": [item]}])
+        with pytest.raises(ReportError, match="outside the sweep folder"):
+            collect_runs([record])
+    record = _sweep_record(tmp_path / "sweep", [{"name": "v1", "accuracy_top1": "high",
+                                                 "results": ["bench/v1/result.json"]}])
+    runs = collect_runs([record])
+    assert [(run.model_name, run.accuracy_top1) for run in runs] == [("v1", None)]
+
+
+@pytest.mark.parametrize("variants", [["junk"], [{"name": "v", "results": [7]}], {"v": 1},
+                                      [{"name": "v", "results": "bench/v1/result.json"}]])
+def test_a_malformed_sweep_record_is_a_clear_error(tmp_path, variants):
+    write_result(tmp_path / "sweep" / "bench" / "v1", _fixture_result())
+    record = _sweep_record(tmp_path / "sweep", variants)
+    with pytest.raises(ReportError, match="not a valid sweep record"):
+        collect_runs([record])
+
+
 def test_dollar_signs_in_names_do_not_break_the_plots(tmp_path):
     runs = collect_runs([FIXTURE_RESULTS / "ok_host.json"])
     runs[0].model_name = "cost $x^2$ {model} \\frac"

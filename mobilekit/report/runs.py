@@ -134,12 +134,26 @@ def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
     data = protocol.read_json(path, kind="result")
     kind = _kind_of(data)
     if kind == "sweep":
-        for variant in data.get("variants", []):
+        variants = data.get("variants")
+        if not isinstance(variants, list) or not all(
+                isinstance(v, dict) and isinstance(v.get("results", []), list) and
+                all(isinstance(item, str) for item in v.get("results", [])) for v in variants):
+            raise ReportError(f"{path}: not a valid sweep record (variants must list result paths)",
+                              hint="rerun the sweep to rewrite it, or pass its bench/ folder instead")
+        folder = path.parent.resolve()
+        for variant in variants:
             for item in variant.get("results", []):
-                description = (variant.get("options") or {}).get("description")
-                _add(found, path.parent / item, model_name=variant.get("name"),
-                     accuracy=variant.get("accuracy_top1"), variant=variant.get("name"),
-                     description=description if isinstance(description, str) else None)
+                # A sweep writes its results inside its own folder; a record naming files elsewhere
+                # (an absolute path, ../..) was edited or is hostile, and is not followed.
+                target = (path.parent / item).resolve()
+                if folder not in target.parents:
+                    raise ReportError(f"{path}: names a result outside the sweep folder: {item!r}",
+                                      hint="a sweep record lists results by paths inside its folder")
+                options = variant.get("options")
+                description = options.get("description") if isinstance(options, dict) else None
+                name = variant.get("name") if isinstance(variant.get("name"), str) else None
+                _add(found, path.parent / item, model_name=name, accuracy=variant.get("accuracy_top1"),
+                     variant=name, description=description if isinstance(description, str) else None)
         return
     if kind == "summary":
         for run in data["runs"]:
@@ -181,6 +195,8 @@ def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | 
 
 def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None,
          description=None) -> None:
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
+        accuracy = None  # a record's label, not a result: an odd value is dropped, not a traceback
     key = path.resolve()
     if key in found:
         run = found[key]
