@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adb_emulator import EmulatedDevice
-from adb_emulator.shell import parse
+from adb_emulator.shell import ShellSyntaxError, parse
 
 
 def run(device, line):
@@ -48,7 +48,7 @@ def test_operators_redirects_and_exit_status(phone):
     assert run(phone, "cat /nope 2>/dev/null; echo $?") == (0, "1\n")
     status, _ = run(phone, "echo unterminated 'quote")
     assert status == 2
-    with pytest.raises(Exception):
+    with pytest.raises(ShellSyntaxError, match="pipes are not supported"):
         parse("echo a | wc")
 
 
