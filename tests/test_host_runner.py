@@ -227,6 +227,22 @@ def test_host_runner_class_times_out(tmp_path, tiny_tflite_path):
     assert not (tmp_path / "result.json").exists()
 
 
+def test_a_runner_killed_mid_write_leaves_no_temp_files(tmp_path, tiny_tflite_path):
+    """SIGKILL runs no cleanup: the partial files atomic_path was writing must be removed by the parent."""
+    from mobilekit.bench.runner import HostRunner
+    from mobilekit.errors import BenchError
+
+    # Stands in for the interpreter so the kill lands while a temp file exists, every time.
+    python = tmp_path / "python"
+    python.write_text('#!/bin/sh\nrun_dir=$(dirname "$3")\nprintf partial > "$run_dir/.outputs.npy.k2j4x.tmp"\n'
+                      'printf "{" > "$run_dir/.result.json.q8w1z.tmp"\nexec sleep 60\n')
+    python.chmod(0o755)
+    run_dir = tmp_path / "run"
+    with pytest.raises(BenchError, match="did not finish within 1 s"):
+        HostRunner(python=str(python)).run(_request_dict(tiny_tflite_path), run_dir, timeout_s=1.0)
+    assert sorted(path.name for path in run_dir.iterdir()) == ["request.json"]
+
+
 def test_host_runner_class_reports_the_stderr_tail_when_no_result(tmp_path, tiny_tflite_path):
     from mobilekit.bench.runner import HostRunner
     from mobilekit.errors import BenchError

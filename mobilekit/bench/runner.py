@@ -80,11 +80,13 @@ class HostRunner(Runner):
                 returncode = process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 _kill_group(process)
+                _remove_partial_files(run_dir)
                 raise BenchError(f"host runner for {request['run_id']} did not finish within "
                                  f"{timeout_s:g} s{_tail(stderr_file)}",
                                  hint="raise --timeout or lower --runs/--max-secs") from None
             except BaseException:
                 _kill_group(process)
+                _remove_partial_files(run_dir)
                 raise
             tail = _tail(stderr_file)
         if not result_path.is_file():
@@ -100,6 +102,16 @@ def _kill_group(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+def _remove_partial_files(run_dir: Path) -> None:
+    # A runner killed mid-write leaves the temp files of _io.atomic_path (".<name>.<random>.tmp")
+    # behind: SIGKILL runs no cleanup. Nothing else in a run folder is named so.
+    for partial in run_dir.glob(".*.tmp"):
+        try:
+            partial.unlink()
+        except OSError:
+            pass
 
 
 def _tail(handle) -> str:
