@@ -133,3 +133,12 @@ def test_a_gradle_build_past_its_time_is_stopped_with_everything_it_started(tmp_
         if (project / "worker.pid").exists() and _alive(int((project / "worker.pid").read_text())):
             os.kill(int((project / "worker.pid").read_text()), signal.SIGKILL)
 
+
+def test_odd_property_values_from_a_phone_do_not_crash_devices(emulator, no_adb_server):
+    emulator.props["ro.build.version.sdk"] = "3\u00b2"   # isdigit() is true for "²"; int() refuses it
+    emulator.props["ro.product.model"] = "<b>Pixel</b> | 7"
+    result = invoke("devices", "--json", "--adb", "direct", "--connect", emulator.address)
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    assert row["sdk_level"] is None and row["model"] == "<b>Pixel</b> | 7"
+

@@ -88,7 +88,8 @@ class Device:
             model=props.get("ro.product.model") or None,
             soc=props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware") or None,
             android_release=props.get("ro.build.version.release") or None,
-            sdk_level=int(sdk) if sdk.isdigit() else None,
+            # str.isdigit() also passes "²", which int() refuses: a phone's text must not crash us.
+            sdk_level=int(sdk) if re.fullmatch(r"[0-9]{1,4}", sdk) else None,
             abi=props.get("ro.product.cpu.abi") or None,
             app_version_name=version[1] if version else None,
             app_version_code=version[0] if version else None,
