@@ -4,6 +4,7 @@ outputs pulled, every fault a clear error, finished runs kept, reruns resumed.""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -179,12 +180,17 @@ def test_all_devices_run_in_parallel_through_the_server(adb_home, adb_server, co
     try:
         for phone in phones:
             phone.install_app(companion_apk)
-            phone.faults.run_hang_s = 1.0   # each run takes a second: in parallel, both fit in ~1 s
+            phone.faults.run_hang_s = 3.0   # each run stalls 3 s first: one after the other takes >= 6 s
             assert "connected to" in adb_server.run("connect", phone.address).stdout
+        began = time.monotonic()
         result = CliRunner().invoke(cli, ["bench", str(tiny_tflite_path), "--all-devices", "--adb", "server",
                                           "--runs", "2", "--warmup", "0", "-o", str(tmp_path / "o"), "--json"],
                                     catch_exceptions=False)
+        elapsed = time.monotonic() - began
         assert result.exit_code == 0, result.output
+        # Not a speed threshold: 6 s is the least the two stalls take in sequence, so only
+        # overlapping runs can finish sooner.
+        assert elapsed < 2 * 3.0, f"the phones ran one after the other ({elapsed:.1f} s)"
         summary = summary_of(result)
         assert sorted(summary["targets"]) == sorted(phone.address for phone in phones)
         assert all(run["status"] == "ok" for run in summary["runs"])
@@ -255,6 +261,16 @@ def test_pulled_outputs_must_match_what_the_result_declares(tamper, expected, in
     assert result.exit_code == 1, result.output
     assert expected in result.stderr and "refusing it" in result.stderr and "Traceback" not in result.output
     assert not list((out / "runs").rglob("outputs*.npy")) and not list((out / "runs").rglob("result.json"))
+
+
+def test_escape_sequences_from_the_phone_never_reach_the_terminal(installed, tiny_tflite_path, tmp_path,
+                                                                  no_adb_server):
+    # ESC ] 0 ; ... BEL sets the terminal's title; ESC [ 2 J clears the screen
+    installed.faults.status_extra = {"note": "\x1b]0;pwned\x07\x1b[2Jhello"}
+    result = _bench_direct(installed, tiny_tflite_path, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "note=?]0;pwned??[2Jhello" in result.stderr
+    assert "\x1b" not in result.output and "\x07" not in result.output
 
 
 def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tflite_path, tmp_path, no_adb_server):
