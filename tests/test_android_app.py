@@ -232,8 +232,6 @@ def test_app_json_names_what_the_manifest_and_sources_declare():
     source = APP / "app" / "src" / "main" / "java" / Path(*app["instrumentation"].split(".")).with_suffix(".java")
     assert "extends Instrumentation" in source.read_text()
     assert app["protocol_version"] == 1 and app["version_code"] // 1000 == app["protocol_version"]
-    try:
-        from mobilekit.device import app as companion
-    except ImportError:
-        return
+    from mobilekit.device import app as companion
+
     assert (companion.APP_PACKAGE, companion.APP_INSTRUMENTATION) == (package, app["instrumentation"])
