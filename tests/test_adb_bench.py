@@ -263,6 +263,16 @@ def test_pulled_outputs_must_match_what_the_result_declares(tamper, expected, in
     assert not list((out / "runs").rglob("outputs*.npy")) and not list((out / "runs").rglob("result.json"))
 
 
+def test_escape_sequences_from_the_phone_never_reach_the_terminal(installed, tiny_tflite_path, tmp_path,
+                                                                  no_adb_server):
+    # ESC ] 0 ; ... BEL sets the terminal's title; ESC [ 2 J clears the screen
+    installed.faults.status_extra = {"note": "\x1b]0;pwned\x07\x1b[2Jhello"}
+    result = _bench_direct(installed, tiny_tflite_path, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "note=?]0;pwned??[2Jhello" in result.stderr
+    assert "\x1b" not in result.output and "\x07" not in result.output
+
+
 def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tflite_path, tmp_path, no_adb_server):
     from mobilekit.bench.android import AndroidRunner
     from mobilekit.device import open_transport

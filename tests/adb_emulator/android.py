@@ -324,6 +324,7 @@ class Instrumentation:
         self.inv.flush()
 
     def stage(self, run_id: str, stage: str, done: int = 0, total: int = 1, **extra):
+        extra = {**(self.device.faults.status_extra or {}), **extra}
         self.status(1, id="mobilekit", run_id=run_id, stage=stage, done=done, total=total, **extra)
 
     def finish(self, code: int, **values):

@@ -25,6 +25,7 @@ class Faults:
     run_hang_s: float = 0.0                    # the run stalls this long before running
     install_failure: str | None = None         # e.g. "INSTALL_FAILED_USER_RESTRICTED: Install canceled by user"
     result_output_name: str | None = None      # a hostile app names this file in result.outputs
+    status_extra: dict | None = None           # extra values in every status bundle the app sends
     result_patch: dict | None = None           # a hostile app's result: these top-level keys replaced
     outputs_tamper: Callable | None = None     # called with the host path of outputs.npy before the pull
 
