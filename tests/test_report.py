@@ -138,8 +138,12 @@ def test_csv_has_one_row_per_run_with_units_in_column_names(tmp_path, result_tre
         assert float(row["latency_ms_p90"]) == pytest.approx(np.percentile(samples, 90) / 1e6, rel=1e-12)
         assert int(row["model_size_bytes"]) == data["model"]["size_bytes"]
         assert int(row["threads"]) == data["delegate"]["threads"]
-    fp32 = [row for row in rows if row["model"] == "tiny_fp32"]
-    assert all(0.0 <= float(row["accuracy_top1"]) <= 1.0 for row in fp32)
+    # accuracy comes from the bench summary beside the results (fp32 was run on labelled data)
+    summary = json.loads((result_tree / "bench_fp32" / "summary.json").read_text())
+    expected = {run["threads"]: run["accuracy"]["top1"] for run in summary["runs"]}
+    fp32 = {int(row["threads"]): float(row["accuracy_top1"]) for row in rows if row["model"] == "tiny_fp32"}
+    assert fp32 == pytest.approx(expected) and len(fp32) == 2
+    assert all(row["accuracy_top1"] == "" for row in rows if row["model"] == "tiny_dynamic")
 
 
 def test_failed_runs_are_listed_not_plotted(tmp_path):
