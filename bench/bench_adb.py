@@ -8,7 +8,6 @@ Writes bench/out/adb.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -121,8 +120,9 @@ def main() -> None:
               "server_shell_round_trip_ms_median": statistics.median(server_trips) * 1e3,
               "goals": {"auto_ratio_min": 0.8, "direct_round_trip_ms_max": 2.0},
               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "adb.json").write_text(json.dumps(report, indent=2) + "\n")
+    from mobilekit._io import write_json_atomic  # a run killed while writing keeps the last figures whole
+
+    write_json_atomic(OUT / "adb.json", report)
     print(f"push of {args.mib} MiB to the emulated phone, median of {args.rounds} rounds:")
     for name, value in mib_s.items():
         print(f"  {name:17s} {value:8.1f} MiB/s   {value / baseline:5.2f} x adb push")

@@ -10,7 +10,6 @@ Results go to bench/out/bench_convert.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -154,8 +153,9 @@ def main(argv=None):
     results["model_source"] = model_label
     results["cpu_count"] = os.cpu_count()
     results["load_average"] = os.getloadavg()
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_convert.json").write_text(json.dumps(results, indent=2) + "\n")
+    from mobilekit._io import write_json_atomic  # a run killed while writing keeps the last figures whole
+
+    write_json_atomic(OUT / "bench_convert.json", results)
     print(f"wrote {OUT / 'bench_convert.json'}")
 
 

@@ -100,8 +100,9 @@ def main() -> None:
               "rounds": rounds, "bare_median_ms": bare / 1e6, "mobilekit_median_ms": ours / 1e6,
               "ratio": ratio, "median_of_round_ratios": statistics.median(r["ratio"] for r in rounds),
               "goal": 1.03, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "host_overhead.json").write_text(json.dumps(report, indent=2) + "\n")
+    from mobilekit._io import write_json_atomic  # a run killed while writing keeps the last figures whole
+
+    write_json_atomic(OUT / "host_overhead.json", report)
     print(f"median latency: mobilekit bench {ours / 1e6:.3f} ms / bare LiteRT loop {bare / 1e6:.3f} ms "
           f"= {ratio:.3f} (goal <= 1.03; median of round ratios {report['median_of_round_ratios']:.3f})")
 

@@ -76,6 +76,25 @@ def test_sockets_bind_only_to_loopback():
     assert offenders == [], f"sockets bound beyond 127.0.0.1: {offenders}"
 
 
+def test_json_records_are_written_atomically():
+    """Results, cards, summaries and benchmark figures go through mobilekit._io: a plain
+    write_text/json.dump leaves a half-written file where a finished one is expected."""
+    offenders = []
+    for top in ("mobilekit", "bench"):
+        for path in sorted((REPO / top).rglob("*.py")):
+            if path.name == "_io.py":
+                continue
+            for node in calls(path):
+                name = dotted(node.func)
+                if name == "json.dump":
+                    offenders.append(where(path, node))
+                if isinstance(node.func, ast.Attribute) and node.func.attr in ("write_text", "write_bytes") and any(
+                        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".json")
+                        for n in ast.walk(node.func.value)):
+                    offenders.append(where(path, node))
+    assert offenders == [], f"JSON written without mobilekit._io: {offenders}"
+
+
 def test_the_scan_sees_the_code_it_guards():
     """The rules above pass vacuously if the walk finds nothing: it must see the known call sites."""
     seen = {str(path.relative_to(REPO)) for path in python_files()}
