@@ -223,7 +223,7 @@ def test_targets_run_in_parallel_each_in_its_own_folder(tmp_path, tiny_tflite_pa
 def test_device_target_without_a_phone_is_a_clear_error(tmp_path, tiny_tflite_path, monkeypatch):
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", "1")
     result = invoke([tiny_tflite_path, "--target", "device", "-o", tmp_path])
-    assert result.exit_code != 0
+    assert result.exit_code == 1 and "no Android device attached" in result.stderr
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
     result = invoke([tiny_tflite_path, "--target", "host", "--device", "ABC", "-o", tmp_path])
     assert result.exit_code == 2 and "do not go with --target host" in result.stderr
