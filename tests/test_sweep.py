@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from mobilekit.bench.sweep import format_sweep, sweep
 from mobilekit.cli import cli
-from mobilekit.errors import UsageError
+from mobilekit.errors import DataError, ModelError, UsageError
 from mobilekit.report import report
 
 RECIPE = """
@@ -144,8 +144,10 @@ def test_sweep_bad_inputs(tmp_path, recipe, tiny_keras_path):
         sweep(recipe, model=tiny_keras_path, variants=["nope"], output_dir=tmp_path)
     with pytest.raises(UsageError, match="threads"):
         sweep(recipe, model=tiny_keras_path, threads=[0], output_dir=tmp_path)
-    with pytest.raises(UsageError, match="evaluation data not found"):
+    with pytest.raises(DataError, match="evaluation data not found"):
         sweep(recipe, model=tiny_keras_path, data=tmp_path / "missing.npz", output_dir=tmp_path)
+    with pytest.raises(ModelError, match="model not found"):
+        sweep(recipe, model=tmp_path / "missing.keras", output_dir=tmp_path)
     outcome = CliRunner().invoke(cli, ["sweep", str(tmp_path / "missing.toml"), "-m", str(tiny_keras_path)])
     assert outcome.exit_code != 0 and "recipe not found" in outcome.output
     assert len(outcome.output.strip().splitlines()) == 1

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._io import sha256_file, write_json_atomic
-from ..errors import MobilekitError, UsageError
+from ..errors import DataError, MobilekitError, ModelError, UsageError
 from ..records import to_dict
 
 SWEEP_RECORD_KIND = "mobilekit.sweep"  # same value as mobilekit.report.runs.SWEEP_RECORD_KIND
@@ -100,10 +100,11 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
                              "or model = \"...\" in the recipe's [defaults]")
         variant_model = Path(variant_model).expanduser()
         if not variant_model.exists():
-            raise UsageError(f"model not found: {variant_model}")
+            # A missing file exits 1 as in convert, evaluate and bench; bad option values exit 2.
+            raise ModelError(f"model not found: {variant_model}")
         if variant_data is not None and not Path(variant_data).expanduser().exists() \
                 and ":" not in str(variant_data):
-            raise UsageError(f"evaluation data not found: {variant_data}")
+            raise DataError(f"evaluation data not found: {variant_data}")
         plan.append((variant, variant_model, variant_data))
     if epochs is not None and epochs < 1:
         raise UsageError(f"epochs must be 1 or more, got {epochs}")
