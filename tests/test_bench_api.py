@@ -206,6 +206,36 @@ def test_int8_model_gets_quantized_inputs_and_dequantized_outputs(tmp_path, tiny
     assert bench(int8_path, output_dir=tmp_path / "r", **FAST).ok
 
 
+@pytest.mark.parametrize("hostile", ["RELATIVE", "ABSOLUTE"])
+def test_outputs_named_outside_the_run_folder_are_never_read(tmp_path, tiny_tflite_path, digits_npz, hostile):
+    """A result (from a phone, or copied in) naming ../ or an absolute path must not make bench load
+    that file: it could be any .npy on this computer, scored as if the model had produced it."""
+    import json
+
+    from mobilekit.bench.runner import HostRunner
+
+    planted = tmp_path / "planted.npy"
+    named = []
+
+    class Rewriting(HostRunner):
+        def run(self, request, run_dir, **kwargs):
+            path = super().run(request, run_dir, **kwargs)
+            result = json.loads(path.read_text())
+            # the model's real outputs, planted where the result points: only the path is wrong
+            np.save(planted, np.load(path.parent / "outputs.npy", allow_pickle=False), allow_pickle=False)
+            named.append(str(planted) if hostile == "ABSOLUTE" else os.path.relpath(planted, run_dir))
+            result["outputs"][0]["file"] = named[0]
+            path.write_text(json.dumps(result))
+            return path
+
+    with pytest.raises(BenchError, match="outside its run folder"):
+        bench(tiny_tflite_path, data=digits_npz, output_dir=tmp_path / "o", runners=[Rewriting()], **FAST)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    run = summary["runs"][0]
+    assert (Path(run["result_path"]).parent / named[0]).resolve() == planted.resolve()
+    assert run["status"] == "failed" and run["accuracy"] is None
+
+
 def test_targets_run_in_parallel_each_in_its_own_folder(tmp_path, tiny_tflite_path):
     from mobilekit.bench.runner import HostRunner
 
