@@ -145,6 +145,7 @@ def test_cli_json_and_table(tmp_path, tiny_tflite_path):
     (["--threads", "1,-1"], "--threads: -1 is not a thread count"),
     (["--runs", "0"], "runs must be 1 or more, got 0"),
     (["--delegate", "hexagon"], "unknown delegate 'hexagon'"),
+    (["--seed", "-1"], "seed must be a whole number 0 or more, got -1"),
 ])
 def test_cli_bad_values_are_one_line_errors(tmp_path, tiny_tflite_path, args, message):
     result = invoke([tiny_tflite_path, "--target", "host", "-o", tmp_path, *args])
