@@ -11,6 +11,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import numbers
 import re
 import threading
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     if target not in TARGETS:
         raise UsageError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     # The request schema wants a seed >= 0; caught here, it is a usage error before any run.
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise UsageError(f"seed must be a whole number 0 or more, got {seed!r}")
     if labels is not None and data is None:
         raise UsageError("labels need data: give --data with the samples the labels belong to")
