@@ -162,6 +162,8 @@ def test_compare_command_exit_codes(shifted):
     assert as_json.exit_code == 0 and json.loads(as_json.output)["verdict"] == SLOWER
     bad = runner.invoke(cli, ["compare", str(base), str(slow), "--budget", "p95=lots"])
     assert bad.exit_code == 2 and "METRIC=CHANGE" in bad.output and "Traceback" not in bad.output
+    bad_seed = runner.invoke(cli, ["compare", str(base), str(slow), "--seed", "-1"])
+    assert bad_seed.exit_code == 2 and bad_seed.output == "Error: seed must be a whole number 0 or more, got -1\n"
     assert "Example" in runner.invoke(cli, ["compare", "--help"]).output
 
 

@@ -340,6 +340,8 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
     parsed = parse_budgets(budgets)  # a typo in a budget should fail before any work
     if not 0 < alpha < 1:
         raise UsageError(f"alpha must be between 0 and 1, got {alpha}")
+    if int(seed) != seed or seed < 0:  # numpy's generator refuses negative seeds with a bare ValueError
+        raise UsageError(f"seed must be a whole number 0 or more, got {seed!r}")
     a_runs, b_runs = _sides(a, "A"), _sides(b, "B")
     pairs = _pair_runs(a_runs, b_runs)
     if not pairs:
