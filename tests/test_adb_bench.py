@@ -272,6 +272,16 @@ def test_escape_sequences_from_the_phone_never_reach_the_terminal(installed, tin
     assert "note=?]0;pwned??[2Jhello" in result.stderr
     assert "\x1b" not in result.output and "\x07" not in result.output
 
+    # the same sequences in the result file itself: stored clean, so no later command prints them
+    installed.faults.status_extra = None
+    installed.faults.result_patch = {"status": "failed", "outputs": [],
+                                     "error": {"stage": "run", "type": "Boom", "message": "\x1b[2Jgone\rbad"}}
+    failed = _bench_direct(installed, tiny_tflite_path, tmp_path / "out2")
+    assert failed.exit_code == 1, failed.output
+    assert "?[2Jgone?bad" in failed.stderr and "\x1b" not in failed.output and "\r" not in failed.output
+    stored = next((tmp_path / "out2" / "runs").rglob("result.json")).read_text()
+    assert "\\u001b" not in stored and "?[2Jgone?bad" in stored
+
 
 def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tflite_path, tmp_path, no_adb_server):
     from mobilekit.bench.android import AndroidRunner

@@ -158,6 +158,8 @@ class AndroidRunner(Runner):
                 thermal[slot] = {key: current.get(key) if current.get(key) is not None else reading.get(key)
                                  for key in ("status", "battery_temp_c")}
         protocol.validate("result", result, where=f"result of {run_id} from {serial}")
+        # Error messages and device strings are printed by bench and compare later, from this file.
+        result = _printable_strings(result)
         for output in result["outputs"]:
             self._pull_output(output, remote_run, run_dir)
         write_json_atomic(run_dir / "result.json", result)
@@ -226,6 +228,17 @@ class AndroidRunner(Runner):
             self.transport.shell(["am", "force-stop", companion.APP_PACKAGE], timeout_s=10)
         except DeviceError:
             pass  # the link is gone too; the app dies with its instrumentation
+
+
+def _printable_strings(value):
+    """``value`` with control characters in every string replaced (line breaks kept)."""
+    if isinstance(value, str):
+        return _CONTROL.sub(lambda match: match.group() if match.group() in "\t\n" else "?", value)
+    if isinstance(value, dict):
+        return {key: _printable_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_strings(item) for item in value]
+    return value
 
 
 def _npy_mismatch(path: Path, declared: dict) -> str | None:
