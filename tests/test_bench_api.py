@@ -158,6 +158,8 @@ def test_cli_data_shape_and_allocation_failures(tmp_path, tiny_tflite_path, cust
     np.savez(tmp_path / "wrong.npz", x=np.zeros((4, 8, 9, 1), dtype=np.float32), y=np.zeros(4))
     result = invoke([tiny_tflite_path, "--target", "host", "--data", tmp_path / "wrong.npz", "-o", tmp_path])
     assert result.exit_code == 1 and "expects (8, 8, 1)" in result.stderr
+    result = invoke([tiny_tflite_path, "--target", "host", "-o", tmp_path / "wrong.npz"])
+    assert result.exit_code == 2 and result.stderr.startswith("Error: -o ") and "is a file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     result = invoke([custom_op_tflite_path, "--target", "host", "--runs", "2", "-o", tmp_path / "c"])
     assert result.exit_code == 1

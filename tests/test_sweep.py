@@ -148,6 +148,8 @@ def test_sweep_bad_inputs(tmp_path, recipe, tiny_keras_path):
         sweep(recipe, model=tiny_keras_path, data=tmp_path / "missing.npz", output_dir=tmp_path)
     with pytest.raises(ModelError, match="model not found"):
         sweep(recipe, model=tmp_path / "missing.keras", output_dir=tmp_path)
+    with pytest.raises(UsageError, match="is a file; a sweep writes a folder"):
+        sweep(recipe, model=tiny_keras_path, output_dir=recipe)
     outcome = CliRunner().invoke(cli, ["sweep", str(tmp_path / "missing.toml"), "-m", str(tiny_keras_path)])
     assert outcome.exit_code != 0 and "recipe not found" in outcome.output
     assert len(outcome.output.strip().splitlines()) == 1

@@ -156,6 +156,9 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     input_details, output_details = _model_io(model_path)
 
     out = Path(output_dir if output_dir is not None else f"bench-{model_path.stem}").expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {output_dir or out} is a file; bench writes a folder of results there",
+                         hint="give a folder name, e.g. -o results/int8")
     out.mkdir(parents=True, exist_ok=True)
 
     prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,

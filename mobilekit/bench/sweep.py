@@ -116,6 +116,9 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
 
     out = Path(output_dir if output_dir is not None else f"sweep-{Path(loaded.path).stem}").expanduser()
     out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {output_dir or out} is a file; a sweep writes a folder there",
+                         hint="give a folder name, e.g. -o sweep_out")
     out.mkdir(parents=True, exist_ok=True)
     first_model, first_data = plan[0][1], plan[0][2]
     record = SweepRecord(recipe=str(loaded.path), source_model=str(first_model.resolve()),
