@@ -141,4 +141,8 @@ def test_odd_property_values_from_a_phone_do_not_crash_devices(emulator, no_adb_
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)[0]
     assert row["sdk_level"] is None and row["model"] == "<b>Pixel</b> | 7"
+    emulator.props["ro.product.manufacturer"] = "\x1b[2J\x1b]0;pwned\x07Google"   # clear screen, retitle
+    table = invoke("devices", "--adb", "direct", "--connect", emulator.address)
+    assert table.exit_code == 0, table.output
+    assert "?[2J?]0;pwned?Google" in table.stdout and "\x1b" not in table.output and "\x07" not in table.output
 

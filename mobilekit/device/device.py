@@ -9,6 +9,7 @@ from .transport import Transport
 
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
 _PROP_LINE = re.compile(r"^\[([^\]]+)\]: \[(.*)\]$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -61,6 +62,12 @@ def parse_thermal(thermalservice: str, battery: str) -> dict:
     return {"status": status, "battery_temp_c": temperature}
 
 
+def _text(value: str | None) -> str | None:
+    """A property as one printable line: the table, bench results and reports show these, and a
+    phone's properties are whatever its maker (or owner) set, escape sequences included."""
+    return _CONTROL.sub("?", value) if value else None
+
+
 class Device:
     def __init__(self, transport: Transport):
         self.transport = transport
@@ -84,14 +91,14 @@ class Device:
         version = self.app_version(package) if package else None
         return DeviceInfo(
             serial=self.serial, state="device",
-            manufacturer=props.get("ro.product.manufacturer") or None,
-            model=props.get("ro.product.model") or None,
-            soc=props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware") or None,
-            android_release=props.get("ro.build.version.release") or None,
+            manufacturer=_text(props.get("ro.product.manufacturer")),
+            model=_text(props.get("ro.product.model")),
+            soc=_text(props.get("ro.soc.model") or props.get("ro.board.platform") or props.get("ro.hardware")),
+            android_release=_text(props.get("ro.build.version.release")),
             # str.isdigit() also passes "²", which int() refuses: a phone's text must not crash us.
             sdk_level=int(sdk) if re.fullmatch(r"[0-9]{1,4}", sdk) else None,
-            abi=props.get("ro.product.cpu.abi") or None,
-            app_version_name=version[1] if version else None,
+            abi=_text(props.get("ro.product.cpu.abi")),
+            app_version_name=_text(version[1]) if version else None,
             app_version_code=version[0] if version else None,
             transport=self.transport.kind)
 
