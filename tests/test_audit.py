@@ -88,9 +88,9 @@ def test_json_records_are_written_atomically():
                 name = dotted(node.func)
                 if name == "json.dump":
                     offenders.append(where(path, node))
-                if isinstance(node.func, ast.Attribute) and node.func.attr in ("write_text", "write_bytes") and any(
-                        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".json")
-                        for n in ast.walk(node.func.value)):
+                writes = isinstance(node.func, ast.Attribute) and node.func.attr in ("write_text", "write_bytes")
+                if writes and any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".json")
+                                  for n in ast.walk(node.func.value)):
                     offenders.append(where(path, node))
     assert offenders == [], f"JSON written without mobilekit._io: {offenders}"
 

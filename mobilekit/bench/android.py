@@ -133,8 +133,9 @@ class AndroidRunner(Runner):
         spoken = outcome.result.get("protocol_version")
         if spoken is not None and spoken.strip() != str(companion.PROTOCOL_VERSION):
             self._app_checked = False
-            raise BenchError(f"the app on {serial} speaks protocol {_printable(spoken.strip())}; this mobilekit speaks "
-                             f"{companion.PROTOCOL_VERSION}", hint="run `mobilekit app install --force`")
+            raise BenchError(f"the app on {serial} speaks protocol {_printable(spoken.strip())}; this "
+                             f"mobilekit speaks {companion.PROTOCOL_VERSION}",
+                             hint="run `mobilekit app install --force`")
         result = self._read_result(outcome.result, remote_run)
         # Everything below reads what the phone sent: nothing of it is used before its shape is known.
         if not isinstance(result, dict):
