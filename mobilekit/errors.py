@@ -39,6 +39,11 @@ class OptimizationError(MobilekitError):
     """A TF-MOT step (pruning, clustering, QAT, distillation) failed or was refused."""
 
 
+class OptimizationArgumentError(OptimizationError, UsageError):
+    """An optimization option with a value or combination that cannot work: exit 2 like any
+    other bad option, and still an OptimizationError for callers that catch the stage's errors."""
+
+
 class DataError(MobilekitError):
     """A dataset that cannot be read or does not fit the model."""
 

@@ -123,3 +123,18 @@ def test_pruned_for_latency_is_stored_sparse_in_the_tflite(tmp_path):
               if t.get("sparsity_parameters")]
     ops = {op["op_name"] for op in interpreter._get_ops_details()}
     assert sparse and "DENSIFY" in ops, (sparse, ops)
+
+
+@pytest.mark.parametrize("bad", [["--prune", "1.5"], ["--prune", "0"], ["--cluster", "1"],
+                                 ["--prune", "0.5", "--qat", "--quantize", "fp16"]])
+def test_bad_optimization_values_are_usage_errors(bad, tmp_path, tiny_keras_path, digits_npz):
+    # Exit 2 like every other bad option value, before any training starts.
+    from click.testing import CliRunner
+
+    from mobilekit.cli import cli
+
+    result = CliRunner().invoke(cli, ["convert", str(tiny_keras_path), "-o", str(tmp_path / "m.tflite"),
+                                      "--train", str(digits_npz), *bad])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
+    assert not (tmp_path / "m.tflite").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, ModelError, OptimizationError
+from ..errors import DataError, ModelError, OptimizationArgumentError, OptimizationError
 
 # Layers whose weights TFLite stores as a "kernel" that pruning and clustering act on.
 KERNEL_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D",
@@ -32,11 +32,11 @@ class FitSettings:
 
     def __post_init__(self):
         if int(self.epochs) < 1:
-            raise OptimizationError(f"epochs must be at least 1, got {self.epochs}")
+            raise OptimizationArgumentError(f"epochs must be at least 1, got {self.epochs}")
         if int(self.batch_size) < 1:
-            raise OptimizationError(f"batch_size must be at least 1, got {self.batch_size}")
+            raise OptimizationArgumentError(f"batch_size must be at least 1, got {self.batch_size}")
         if not float(self.learning_rate) > 0:
-            raise OptimizationError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise OptimizationArgumentError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
 @dataclasses.dataclass

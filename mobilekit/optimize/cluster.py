@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import OptimizationError
+from ..errors import OptimizationArgumentError, OptimizationError
 from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, labelled, load_model, tfmot_internal)
 from .prune import SPARSITY_TOLERANCE
@@ -14,9 +14,9 @@ def check_cluster_args(clusters):
     try:
         value = int(clusters)
     except (TypeError, ValueError):
-        raise OptimizationError(f"clusters must be a whole number >= 2, got {clusters!r}") from None
+        raise OptimizationArgumentError(f"clusters must be a whole number >= 2, got {clusters!r}") from None
     if value != clusters or value < 2:
-        raise OptimizationError(f"clusters must be a whole number >= 2 (values kept per kernel), "
+        raise OptimizationArgumentError(f"clusters must be a whole number >= 2 (values kept per kernel), "
                                 f"got {clusters}")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import OptimizationError
+from ..errors import OptimizationArgumentError, OptimizationError
 from ._common import (FitSettings, StepRecord, accuracy, check_fits, fit, infer_loss, labelled,
                       load_model, outputs_are_probabilities)
 
@@ -18,9 +18,9 @@ def distill(student, teacher, train, *, val=None, temperature: float = 4.0, alph
     settings = settings or FitSettings()
     started = time.perf_counter()
     if not float(temperature) > 0:
-        raise OptimizationError(f"temperature must be positive, got {temperature}")
+        raise OptimizationArgumentError(f"temperature must be positive, got {temperature}")
     if not 0.0 <= float(alpha) <= 1.0:
-        raise OptimizationError(f"alpha must be in [0, 1] (weight of the hard labels), got {alpha}")
+        raise OptimizationArgumentError(f"alpha must be in [0, 1] (weight of the hard labels), got {alpha}")
     student, notes = load_model(student, what="student model")
     teacher, teacher_notes = load_model(teacher, what="teacher model")
     if tuple(teacher.output_shape[1:]) != tuple(student.output_shape[1:]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from ..errors import OptimizationError
+from ..errors import OptimizationArgumentError, OptimizationError
 from ._common import (FitSettings, StepRecord, accuracy, check_fits, labelled, load_model)
 
 STEP_ORDER = ("distill", "prune", "cluster", "qat", "strip")
@@ -64,22 +64,22 @@ def optimize(model, train, *, val=None,
     if prune_structure == "2:4" and prune is None:
         prune = 0.5
     if prune_for_latency and prune is None:
-        raise OptimizationError("prune for latency needs a target sparsity: give --prune SPARSITY")
+        raise OptimizationArgumentError("prune for latency needs a target sparsity: give --prune SPARSITY")
     if prune is None and (prune_structure is not None or prune_schedule != "polynomial"):
-        raise OptimizationError("pruning options given without --prune SPARSITY")
+        raise OptimizationArgumentError("pruning options given without --prune SPARSITY")
     if prune is not None:
         prune_step.check_prune_args(prune, prune_schedule, prune_structure, prune_for_latency)
         if prune_structure == "2:4" and abs(float(prune) - 0.5) > 1e-9:
-            raise OptimizationError(f"2:4 structured pruning is 50% sparsity by definition; "
+            raise OptimizationArgumentError(f"2:4 structured pruning is 50% sparsity by definition; "
                                     f"got --prune {prune} (omit it or give 0.5)")
     if cluster is not None:
         cluster_step.check_cluster_args(cluster)
     if qat:
         qat_step.check_quantize_after_qat(quantize)
     elif qat_skip_unsupported:
-        raise OptimizationError("--qat-skip-unsupported only applies with --qat")
+        raise OptimizationArgumentError("--qat-skip-unsupported only applies with --qat")
     if distill_from is None and prune is None and cluster is None and not qat:
-        raise OptimizationError("no optimization step requested: give --distill-from, --prune, "
+        raise OptimizationArgumentError("no optimization step requested: give --distill-from, --prune, "
                                 "--cluster or --qat")
     settings = FitSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                            loss=loss, metrics=metrics, early_stopping_patience=early_stopping_patience,

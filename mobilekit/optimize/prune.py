@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from ..errors import OptimizationError
+from ..errors import OptimizationArgumentError, OptimizationError
 from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, labelled, load_model, tfmot_internal)
 
@@ -18,19 +18,19 @@ SPARSITY_TOLERANCE = 0.01
 def check_prune_args(sparsity, schedule="polynomial", structure=None, for_latency=False):
     """Refuse impossible pruning settings before any training starts."""
     if structure not in STRUCTURES:
-        raise OptimizationError(f"prune structure must be '2:4' or none, got {structure!r}")
+        raise OptimizationArgumentError(f"prune structure must be '2:4' or none, got {structure!r}")
     if structure is None:
         try:
             value = float(sparsity)
         except (TypeError, ValueError):
-            raise OptimizationError(f"sparsity must be a number in (0, 1), got {sparsity!r}") from None
+            raise OptimizationArgumentError(f"sparsity must be a number in (0, 1), got {sparsity!r}") from None
         if not 0.0 < value < 1.0:
-            raise OptimizationError(
+            raise OptimizationArgumentError(
                 f"sparsity must be strictly between 0 and 1 (0.8 = 80% zeros), got {sparsity}")
     if schedule not in SCHEDULES:
-        raise OptimizationError(f"prune schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+        raise OptimizationArgumentError(f"prune schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     if structure is not None and for_latency:
-        raise OptimizationError("prune for latency (XNNPACK sparse inference) uses unstructured "
+        raise OptimizationArgumentError("prune for latency (XNNPACK sparse inference) uses unstructured "
                                 "sparsity; drop the 2:4 structure or the latency policy")
 
 

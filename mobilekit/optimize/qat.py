@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import OptimizationError
+from ..errors import OptimizationArgumentError, OptimizationError
 from ._common import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
                       keras_kernel_stats, kernel_layers, labelled, load_model, tfmot_internal,
                       unwrapped_name)
@@ -21,20 +21,20 @@ def check_quantize_after_qat(quantize: str | None):
     if quantize in (None, "int8"):
         return
     if quantize == "int16x8":
-        raise OptimizationError(
+        raise OptimizationArgumentError(
             "int16x8 after QAT is not possible: QAT trains 8-bit fake-quantization into the model, "
             "and TFLite then fails with \"Quantization to 16x8-bit not yet supported for op: "
             "'DEQUANTIZE'\"; use --quantize int8 with --qat, or drop --qat for int16x8")
     if quantize in ("float16", "fp16", "dynamic"):
-        raise OptimizationError(
+        raise OptimizationArgumentError(
             f"{quantize} after QAT would silently give int8 weights (the QAT model's fake-quant "
             f"nodes make the converter quantize to int8), not {quantize}; use --quantize int8 with "
             f"--qat, or drop --qat for {quantize}")
     if quantize in ("none", "float32"):
-        raise OptimizationError(
+        raise OptimizationArgumentError(
             "a float32 model after QAT keeps the fake-quantization ops and gains nothing; use "
             "--quantize int8 with --qat, or drop --qat")
-    raise OptimizationError(f"unknown quantize mode {quantize!r} after QAT; use int8")
+    raise OptimizationArgumentError(f"unknown quantize mode {quantize!r} after QAT; use int8")
 
 
 def unsupported_layers(model) -> list[str]:
