@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -26,8 +27,11 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds,
     so a crash never leaves a half-written file where a finished one is expected."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     # mkstemp makes the file 0600; a finished report or model should get the permissions any
     # newly written file gets here (0666 less the umask), or sharing reports/ surprises people.
     os.fchmod(fd, 0o666 & ~_current_umask())
@@ -35,10 +39,24 @@ def atomic_path(path):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            raise _cannot_write(path, exc) from None
         raise
+
+
+# A full disk, a read-only folder, a quota: the user's to fix, so one line rather than a traceback.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EISDIR,
+                 errno.ENOTDIR, errno.ENOENT}
+
+
+def _cannot_write(path: Path, exc: OSError):
+    from .errors import MobilekitError
+
+    return MobilekitError(f"cannot write {path}: {exc.strerror or exc}",
+                          hint="choose a folder you can write to, with free space")
 
 
 def _current_umask() -> int:
