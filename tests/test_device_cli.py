@@ -146,3 +146,16 @@ def test_odd_property_values_from_a_phone_do_not_crash_devices(emulator, no_adb_
     assert table.exit_code == 0, table.output
     assert "?[2J?]0;pwned?Google" in table.stdout and "\x1b" not in table.output and "\x07" not in table.output
 
+
+
+def test_devices_connect_that_fails_exits_1(no_adb_server):
+    # Nothing listens on a port we just freed: the table shows it and the exit status says so.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    result = CliRunner().invoke(cli, ["devices", "--adb", "direct", "--connect", address])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: could not reach {address}")
+    assert address in result.stdout

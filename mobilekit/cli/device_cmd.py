@@ -41,7 +41,20 @@ def devices_command(adb, connect, as_json):
     rows = list_devices(adb=adb, connect=connect, package=APP_PACKAGE)
     if as_json:
         click.echo(json.dumps([to_dict(row) for row in rows], indent=2))
-        return
+    else:
+        _print_devices(rows, app_is_current)
+    if connect:
+        # A script that asked for this phone must not carry on as if it were there.
+        reached = [row for row in rows if row.serial == connect]
+        if not reached or reached[0].state != "device":
+            from ..errors import DeviceError
+
+            state = reached[0].state.removeprefix("error: ") if reached else "not listed"
+            raise DeviceError(f"could not reach {connect}: {state}", serial=connect,
+                              hint="check the phone's IP and port and that wireless debugging is on")
+
+
+def _print_devices(rows, app_is_current):
     if not rows:
         click.echo("No Android device attached. Connect a phone with USB debugging on "
                    "(or use --connect HOST:PORT).")
