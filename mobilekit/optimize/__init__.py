@@ -18,3 +18,8 @@ __all__ = ["FitSettings", "KernelStats", "OptimizeRecord", "OptimizedConversion"
            "check_quantize_after_qat", "cluster", "distill", "load_recipe", "optimize",
            "optimize_and_convert", "prune", "qat", "read_kernels", "strip", "strip_clustering",
            "strip_pruning", "unsupported_layers", "verify_against_record", "verify_tflite"]
+
+from .._callable import make_package_callable  # noqa: E402
+
+# The package is also the public optimize(): see mobilekit/_callable.py.
+make_package_callable(__name__, "mobilekit.optimize.pipeline:optimize")
