@@ -227,3 +227,16 @@ def test_device_help_examples_say_no_device(tmp_path, monkeypatch, tiny_tflite_p
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: "), f"{shown}\n{result.stderr}"
         assert "no Android device attached" in lines[0] or "(attached: none)" in lines[0], lines[0]
+
+
+def test_errors_are_one_terminal_safe_line_whatever_they_quote(tmp_path):
+    # A name with a line break and an escape sequence (as a file name or a phone's output can
+    # hold) must neither split the error nor reach the terminal raw.
+    hostile = str(tmp_path / "model\n\x1b]0;owned\x07\x1b[2J.tflite")
+    result = CliRunner().invoke(cli, ["inspect", hostile])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    proc = subprocess.run([sys.executable, "-m", "mobilekit", "inspect", hostile], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "\x1b" not in proc.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 
 import click
@@ -28,14 +29,24 @@ def main_entry(group):
     except MobilekitError as exc:
         if _debug_requested():
             raise
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # an unexpected bug: still one line unless --debug
         if _debug_requested():
             raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the "
+        click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))} (rerun with --debug for the "
                    "traceback and please report it)", err=True)
         sys.exit(1)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """An error message as one terminal-safe line. Messages can carry text from outside (a file
+    name, a phone's output): a line break must not split the error, an escape sequence must not
+    rewrite the user's screen."""
+    return _CONTROL.sub(lambda match: " " if match.group() in "\t\n\r" else "?", text).strip()
 
 
 def _debug_requested() -> bool:
@@ -55,7 +66,7 @@ def run_command(fn):
         except MobilekitError as exc:
             if _debug_requested() or _ctx_debug():
                 raise
-            raise _CommandFailed(str(exc), exc.exit_code) from exc
+            raise _CommandFailed(one_line(str(exc)), exc.exit_code) from exc
 
     return wrapper
 
