@@ -94,6 +94,31 @@ def median_errorbars_png(runs) -> bytes:
     return _png(figure)
 
 
+def _annotate_without_overlap(figure, axes, points, *, line_pt: float = 10.0) -> None:
+    """Label each point; labels that would land on an earlier one move up a line.
+
+    Variants of similar size and speed (dynamic and int8, say) otherwise print on top of each
+    other. Works in display space, so it holds whatever the axes' scales.
+    """
+    to_points = 72.0 / figure.dpi
+    placed = []  # (x, y) of label anchors in points
+    order = sorted(points, key=lambda p: (p.model_size_bytes, p.latency_ms))
+    for point in order:
+        label = point.name if point.accuracy_top1 is None else \
+            f"{point.name} ({point.accuracy_top1 * 100:.1f}%)"
+        x_px, y_px = axes.transData.transform((point.model_size_bytes / 1024, point.latency_ms))
+        x_pt, y_pt = x_px * to_points, y_px * to_points
+        lift = 6.0
+        width_pt = 5.0 * len(label)  # about 5 pt a character at font size 8
+        while any(abs(x_pt - other_x) < width_pt and abs(y_pt + lift - other_y) < line_pt
+                  for other_x, other_y in placed):
+            lift += line_pt
+        placed.append((x_pt, y_pt + lift))
+        axes.annotate(_plain(label), (point.model_size_bytes / 1024, point.latency_ms),
+                      textcoords="offset points", xytext=(7, lift), fontsize=8,
+                      arrowprops=None if lift == 6.0 else {"arrowstyle": "-", "color": "0.6", "lw": 0.6})
+
+
 def pareto_png(points) -> bytes:
     """Size (x) against latency (y), accuracy as colour and label, the Pareto front highlighted."""
     figure = _figure(8.0, 5.0)
@@ -120,15 +145,11 @@ def pareto_png(points) -> bytes:
     else:
         axes.scatter(sizes_kib, latencies, color="#4c72b0", s=90, edgecolors="black",
                      linewidths=0.5, zorder=2)
-    for point in points:
-        label = point.name if point.accuracy_top1 is None else \
-            f"{point.name} ({point.accuracy_top1 * 100:.1f}%)"
-        axes.annotate(_plain(label), (point.model_size_bytes / 1024, point.latency_ms),
-                      textcoords="offset points", xytext=(7, 6), fontsize=8)
-    axes.set_xlabel("model size (KiB)")
-    axes.set_ylabel("median latency (ms)")
     axes.set_xlim(left=0, right=max(sizes_kib) * 1.25 if len(sizes_kib) else 1)
     axes.set_ylim(bottom=0, top=max(latencies) * 1.25 if len(latencies) else 1)
+    _annotate_without_overlap(figure, axes, points)
+    axes.set_xlabel("model size (KiB)")
+    axes.set_ylabel("median latency (ms)")
     axes.grid(alpha=0.3)
     if front:
         axes.legend(fontsize=8, loc="lower right")
