@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .._io import sha256_file, write_json_atomic
+from .._text import one_line
 from .._progress import progress
 from ..errors import BenchError, DeviceError, ProtocolError
 from ..device import app as companion
@@ -24,12 +25,6 @@ from .runner import Runner
 DEVICE_ROOT = f"/sdcard/Android/data/{companion.APP_PACKAGE}/files/mobilekit"
 _SAFE_OUTPUT = re.compile(r"^outputs(_\d+)?\.npy$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    """Text from the phone as one terminal-safe line: an escape sequence in a status value must
-    not rewrite the screen (or the title bar) of the person running bench."""
-    return _CONTROL.sub(lambda match: " " if match.group() in "\t\n\r" else "?", text)
 
 
 class AndroidRunner(Runner):
@@ -105,7 +100,7 @@ class AndroidRunner(Runner):
         def status_line(bundle: StatusBundle):
             values = bundle.values
             text = ", ".join(f"{key}={value}" for key, value in values.items() if key not in ("id", "result"))
-            say(f"{serial}: {_printable(text)}")
+            say(f"{serial}: {one_line(text)}")
 
         parser = InstrumentParser(status_line)
         command = ["am", "instrument", "-w", "-r", "-e", "request", remote_request_path, companion.component()]
@@ -128,12 +123,12 @@ class AndroidRunner(Runner):
             if outcome.failed is not None:
                 # the app is not (or no longer) there: check again before the next run
                 self._app_checked = False
-            raise BenchError(f"run {run_id} on {serial}: {_printable(problem)}")
+            raise BenchError(f"run {run_id} on {serial}: {one_line(problem)}")
 
         spoken = outcome.result.get("protocol_version")
         if spoken is not None and spoken.strip() != str(companion.PROTOCOL_VERSION):
             self._app_checked = False
-            raise BenchError(f"the app on {serial} speaks protocol {_printable(spoken.strip())}; this "
+            raise BenchError(f"the app on {serial} speaks protocol {one_line(spoken.strip())}; this "
                              f"mobilekit speaks {companion.PROTOCOL_VERSION}",
                              hint="run `mobilekit app install --force`")
         result = self._read_result(outcome.result, remote_run)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import datetime as _dt
 import hashlib
 import json
 import numbers
@@ -21,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .._io import save_npy_atomic, sha256_file, write_json_atomic
+from .._text import format_ms, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
 from ..records import to_dict
 from . import protocol, stats
@@ -130,7 +130,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
     """
     say = on_status or (lambda message: None)
-    started_at = _now_iso()
+    started_at = utc_now_iso()
     delegates = _check_delegates(delegates)
     thread_counts = _check_threads(threads)
     _check_numbers(runs=runs, warmup=warmup, min_secs=min_secs, max_secs=max_secs,
@@ -234,7 +234,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
         summary_path=str(out / "summary.json"), runs=run_summaries,
         reference=None if reference is None else str(reference), started_at=started_at,
-        finished_at=_now_iso(), tool_versions=_tool_versions())
+        finished_at=utc_now_iso(), tool_versions=_tool_versions())
     write_json_atomic(out / "summary.json", to_dict(summary))
     if run_summaries and all(run.status != "ok" for run in run_summaries):
         first = run_summaries[0]
@@ -589,28 +589,15 @@ def format_table(summary: BenchSummary) -> str:
         agreement = (run.fidelity or {}).get("argmax_agreement")
         rows.append([
             run.target, delegate, str(run.threads), str(run.samples),
-            f"{_ms(run.latency_ms_p50)} [{_ms(run.latency_ms_p50_ci_low)}, {_ms(run.latency_ms_p50_ci_high)}]",
-            _ms(run.latency_ms_p90), _ms(run.latency_ms_p99),
-            f"{_ms(run.latency_ms_mean)}±{_ms(run.latency_ms_std)}",
+            f"{format_ms(run.latency_ms_p50)} [{format_ms(run.latency_ms_p50_ci_low)}, {format_ms(run.latency_ms_p50_ci_high)}]",
+            format_ms(run.latency_ms_p90), format_ms(run.latency_ms_p99),
+            f"{format_ms(run.latency_ms_mean)}±{format_ms(run.latency_ms_std)}",
             "-" if run.init_ms is None else f"{run.init_ms:.1f}",
             "-" if run.peak_rss_bytes is None else f"{run.peak_rss_bytes / 1e6:.1f}",
             "-" if accuracy is None else f"{accuracy:.4f}",
             "-" if agreement is None else f"{agreement:.4f}",
         ])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
-
-
-def _ms(value: float) -> str:
-    # Four significant digits: tiny models run in microseconds, big ones in hundreds of ms.
-    return f"{value:#.4g}".rstrip(".")
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return text_table(headers, rows)
 
 
 def _tool_versions() -> dict:

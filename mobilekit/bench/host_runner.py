@@ -8,7 +8,6 @@ Any failure still writes a result with ``status: "failed"`` and a non-zero exit 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import platform
 import resource
@@ -21,6 +20,7 @@ import numpy as np
 from .. import __version__
 from .._compat import litert_version, make_interpreter
 from .._io import save_npy_atomic, sha256_file
+from .._text import exception_line, utc_now_iso
 from . import protocol
 from .protocol import (BenchRequest, BenchResult, DelegateApplied, DeviceFacts, Memory, ModelInfo,
                        OutputFile, RunError, RunnerInfo, Thermal, Timing)
@@ -41,8 +41,6 @@ class StageError(Exception):
         self.type_name = type_name or "BenchError"
 
 
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +168,7 @@ class _Run:
     def __init__(self, request_path: Path):
         self.request_path = Path(request_path).resolve()
         self.base_dir = self.request_path.parent
-        self.started_at = _now_iso()
+        self.started_at = utc_now_iso("microseconds")
         self.request: BenchRequest | None = None
         self.output_dir = self.base_dir
         self.timing = Timing()
@@ -188,7 +186,7 @@ class _Run:
         except MemoryError as exc:
             error = RunError(stage=self.stage, type="MemoryError", message=f"out of memory: {exc}")
         except Exception as exc:  # any failure must still become a result
-            error = RunError(stage=self.stage, type=type(exc).__name__, message=_one_line(exc))
+            error = RunError(stage=self.stage, type=type(exc).__name__, message=exception_line(exc, limit=2000))
         return BenchResult(
             run_id=self.request.run_id if self.request else _fallback_run_id(self.request_path),
             status="ok" if error is None else "failed", error=error,
@@ -196,7 +194,7 @@ class _Run:
                               runtime_version=litert_version()),
             device=host_facts(), model=self.model_info, delegate=self.delegate, timing=self.timing,
             memory=memory_figures(), thermal=Thermal(), outputs=self.outputs if error is None else [],
-            started_at=self.started_at, finished_at=_now_iso())
+            started_at=self.started_at, finished_at=utc_now_iso("microseconds"))
 
     def _measure(self) -> None:
         self.stage = "request"
@@ -237,7 +235,7 @@ class _Run:
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise StageError("init", f"LiteRT cannot load or allocate tensors for {model_path.name}: "
-                                     f"{_one_line(exc)}", type(exc).__name__) from None
+                                     f"{exception_line(exc, limit=2000)}", type(exc).__name__) from None
         self.timing.init_ns = time.perf_counter_ns() - start
         self.delegate.applied = applied
         self.delegate.fallback_reason = fallback
@@ -329,11 +327,6 @@ class _Run:
         return records
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text or type(exc).__name__)[:2000]
-
-
 def _fallback_run_id(request_path: Path) -> str:
     stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in request_path.stem)
     return stem or "unknown"
@@ -358,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result, result_path = run_request(args[0])
     except Exception as exc:  # the result itself could not be written: say so on stderr
-        print(f"host_runner: no result written: {_one_line(exc)}", file=sys.stderr)
+        print(f"host_runner: no result written: {exception_line(exc, limit=2000)}", file=sys.stderr)
         return EXIT_NO_RESULT
     if not result.ok:
         error = result.error

@@ -6,7 +6,6 @@ configuration (bench() itself skips finished runs), so a rerun redoes only what 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._io import sha256_file, write_json_atomic
+from .._text import format_ms, text_table, utc_now_iso
 from ..errors import DataError, MobilekitError, ModelError, UsageError
 from ..records import to_dict
 
@@ -124,7 +124,7 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
     record = SweepRecord(recipe=str(loaded.path), source_model=str(first_model.resolve()),
                          data=None if first_data is None else str(first_data), target=target,
                          threads=threads, delegates=delegates, output_dir=str(out), variants=[],
-                         started_at=_now_iso())
+                         started_at=utc_now_iso())
     model_hashes: dict = {}
 
     from .._progress import progress
@@ -153,7 +153,7 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
             finally:
                 # Written even on KeyboardInterrupt, so what finished is on record for the rerun.
                 entry.elapsed_s = round(time.perf_counter() - started, 3)
-                record.finished_at = _now_iso()
+                record.finished_at = utc_now_iso()
                 write_json_atomic(out / "sweep.json", to_dict(record))
 
     if report is not None:
@@ -165,7 +165,7 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
                                   title=f"mobilekit sweep: {Path(loaded.path).name} on {first_model.name}")
             record.report_path = written.output
             record.pareto_front = written.pareto_front
-    record.finished_at = _now_iso()
+    record.finished_at = utc_now_iso()
     write_json_atomic(out / "sweep.json", to_dict(record))
     return record
 
@@ -355,14 +355,10 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "variant"
 
 
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def format_sweep(record: SweepRecord) -> str:
     """The screen table: one row per variant, a median-latency column per configuration."""
-    from ..report.render import format_ms
-
     configs = []
     for v in record.variants:
         configs += [label for label in v.latency_ms_p50_by_config if label not in configs]
@@ -379,11 +375,7 @@ def format_sweep(record: SweepRecord) -> str:
                      "-" if v.agreement_with_source is None else f"{v.agreement_with_source * 100:.1f}%",
                      *[format_ms(v.latency_ms_p50_by_config.get(label)) for label in configs],
                      stages])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return text_table(headers, rows)
 
 
 __all__ = ["sweep", "SweepRecord", "VariantRecord", "format_sweep", "STAGES"]

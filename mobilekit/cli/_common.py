@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sys
 
 import click
 
+from .._text import one_line
 from ..errors import MobilekitError
 
 
@@ -37,16 +37,6 @@ def main_entry(group):
         click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))} (rerun with --debug for the "
                    "traceback and please report it)", err=True)
         sys.exit(1)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def one_line(text: str) -> str:
-    """An error message as one terminal-safe line. Messages can carry text from outside (a file
-    name, a phone's output): a line break must not split the error, an escape sequence must not
-    rewrite the user's screen."""
-    return _CONTROL.sub(lambda match: " " if match.group() in "\t\n\r" else "?", text).strip()
 
 
 def _debug_requested() -> bool:

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from .._text import text_table
 from ._common import run_command
 
 
@@ -70,9 +71,7 @@ def _print_devices(rows, app_is_current):
         android = f"{row.android_release} (SDK {row.sdk_level})" if row.android_release else ""
         table.append((row.serial, row.state, row.manufacturer or "", row.model or "", row.soc or "", android,
                       row.abi or "", app))
-    widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
-    for line in table:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+    click.echo(text_table(table[0], table[1:], rule=False))
 
 
 @click.group("app", context_settings={"help_option_names": ["-h", "--help"]})

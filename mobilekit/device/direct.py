@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .._io import atomic_path
+from .._text import exception_line
 from ..errors import DeviceError
 from .keys import ensure_key
 from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult, Transport,
@@ -89,7 +90,7 @@ class DirectTransport(Transport):
 
                 device = AdbDeviceUsb(serial=self.usb_serial, default_transport_timeout_s=self.timeout_s)
             except self._errors + (ImportError, OSError) as exc:
-                raise DeviceError(f"no USB device for a direct connection: {_one_line(exc)}",
+                raise DeviceError(f"no USB device for a direct connection: {exception_line(exc)}",
                                   hint="attach a phone with USB debugging on, or use --connect HOST:PORT") from None
         asked = []
         try:
@@ -107,7 +108,7 @@ class DirectTransport(Transport):
                 raise DeviceError(f"device {self.serial} is unauthorized", serial=self.serial,
                                   hint=f"accept the 'Allow USB debugging?' prompt for the key "
                                        f"{self.key_path}.pub, then retry") from None
-            raise DeviceError(f"cannot connect to {self.serial}: {_one_line(exc)}", serial=self.serial) from None
+            raise DeviceError(f"cannot connect to {self.serial}: {exception_line(exc)}", serial=self.serial) from None
         self._device = device
 
     def _ensure(self):
@@ -131,7 +132,7 @@ class DirectTransport(Transport):
 
     def _lost(self, what: str, exc: BaseException) -> DeviceError:
         self.close()
-        return DeviceError(f"connection to {self.serial} lost during {what}: {_one_line(exc)}",
+        return DeviceError(f"connection to {self.serial} lost during {what}: {exception_line(exc)}",
                            serial=self.serial, hint="check the cable or network and rerun; finished runs are kept")
 
     # -- shell ------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class DirectTransport(Transport):
                         read_timeout_s=self.timeout_s)
         except (PushFailedError, AdbCommandFailureException) as exc:
             raise DeviceError(f"push of {local.name} to {remote} failed on {self.serial}: "
-                              f"{_one_line(exc)}", serial=self.serial) from None
+                              f"{exception_line(exc)}", serial=self.serial) from None
         except self._errors + (OSError,) as exc:
             raise self._lost(f"push of {local.name} ({done[0]} of {total} bytes sent)", exc) from None
 
@@ -242,7 +243,7 @@ class DirectTransport(Transport):
             try:
                 device.pull(remote, str(tmp), progress_callback=callback, read_timeout_s=self.timeout_s)
             except AdbCommandFailureException as exc:
-                raise DeviceError(f"pull of {remote} failed on {self.serial}: {_one_line(exc)}",
+                raise DeviceError(f"pull of {remote} failed on {self.serial}: {exception_line(exc)}",
                                   serial=self.serial) from None
             except self._errors + (OSError,) as exc:
                 raise self._lost(f"pull of {remote}", exc) from None
@@ -265,6 +266,3 @@ def _close_quietly(device) -> None:
         pass
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]

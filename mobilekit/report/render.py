@@ -12,6 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from .._io import write_bytes_atomic, write_text_atomic
+from .._text import format_ms
 from .pareto import ParetoPoint, pareto_front
 
 # ---------------------------------------------------------------------------------------------
@@ -129,14 +130,6 @@ def run_row(run) -> "OrderedDict[str, object]":
     row["finished_at"] = result.finished_at
     row["result_path"] = None if run.path is None else str(run.path)
     return row
-
-
-def format_ms(value) -> str:
-    """Four significant digits: tiny models run in microseconds, big ones in hundreds of ms, and a
-    fixed number of decimals would hide one or the other."""
-    if value is None:
-        return "-"
-    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _fmt(value) -> str:
