@@ -59,25 +59,10 @@ def latency_ms(paths, *, threads: int, runs: int, warmup: int = 10) -> dict:
 
 def produce(name, spec, variant, out_dir: Path, train_override=None, epochs_override=None):
     """The variant's .tflite (optimized first when it asks) -> ConvertResult."""
-    from mobilekit.convert import convert
-    from mobilekit.optimize.flow import optimize_and_convert
+    from mobilekit.optimize.flow import convert_variant
 
-    output = out_dir / f"{name}_{variant.name}.tflite"
-    convert_kwargs = variant.convert_kwargs()
-    quantize = convert_kwargs.pop("quantize", "none")
-    if quantize not in ("int8", "int16x8"):
-        convert_kwargs.pop("calibration", None)
-        convert_kwargs.pop("calibration_samples", None)
-    if not variant.optimizes:
-        return convert(spec["model"], output, quantize=quantize, **convert_kwargs)
-    optimize = variant.optimize_kwargs()
-    optimize.pop("quantize", None)
-    optimize["verbose"] = 1
-    if epochs_override:
-        optimize["epochs"] = epochs_override
-    train = train_override or variant.options["train"]
-    return optimize_and_convert(spec["model"], output, train=train, val=variant.options.get("val"),
-                                optimize=optimize, quantize=quantize, **convert_kwargs).convert
+    return convert_variant(spec["model"], variant, out_dir / f"{name}_{variant.name}.tflite",
+                           train=train_override, epochs=epochs_override, verbose=1)
 
 
 def latency_ready_mobilenetv2(model):

@@ -185,20 +185,19 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
         say(f"{variant.name}: converted model kept ({tflite.name})")
     else:
         finished.unlink(missing_ok=True)
-        convert_kwargs = {key: options[key] for key in ("calibration", "calibration_samples", "io_type")
-                          if key in options}
-        quantize = options.get("quantize", "none")
+        from ..optimize.flow import convert_variant
+
         if variant.optimizes:
             stage_hook(variant.name, "optimize")
-            _optimize_and_convert(variant, options, model_path, tflite, quantize, convert_kwargs, say)
-            entry.stages["optimize"] = "done"
+            say(f"{variant.name}: optimizing and converting")
         else:
             entry.stages["optimize"] = "skipped"
             stage_hook(variant.name, "convert")
             say(f"{variant.name}: converting")
-            from ..convert import convert
-
-            convert(str(model_path), tflite, quantize=quantize, progress=False, **convert_kwargs)
+        # options carry a --epochs override the recipe's variant does not know about
+        convert_variant(str(model_path), variant, tflite, epochs=options.get("epochs"), progress=False)
+        if variant.optimizes:
+            entry.stages["optimize"] = "done"
         finished.write_text(entry.options_hash + "\n", encoding="utf-8")
         entry.stages["convert"] = "done"
     card_data = json.loads(card.read_text(encoding="utf-8"))
@@ -247,23 +246,6 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
 
 def _config_label(run) -> str:
     return f"{run.target} {run.delegate} x{run.threads}"
-
-
-def _optimize_and_convert(variant, options, model_path, tflite, quantize, convert_kwargs, say):
-    """The optimize area's flow: optimize, convert, and check the claims in the .tflite itself."""
-    if not options.get("train"):
-        raise UsageError(f"variant {variant.name!r} asks for optimization steps but the recipe gives no "
-                         "train data", hint="add train = \"train.npz\" to [defaults] or the variant")
-    say(f"{variant.name}: optimizing and converting")
-    from ..optimize.flow import optimize_and_convert
-
-    optimize_kwargs = variant.optimize_kwargs()
-    optimize_kwargs.pop("quantize", None)  # passed on its own below
-    if "epochs" in options:
-        optimize_kwargs["epochs"] = options["epochs"]
-    optimize_kwargs["verbose"] = 0
-    optimize_and_convert(str(model_path), tflite, train=options["train"], val=options.get("val"),
-                         optimize=optimize_kwargs, quantize=quantize, progress=False, **convert_kwargs)
 
 
 def _report_runs(record: SweepRecord, out: Path) -> list:

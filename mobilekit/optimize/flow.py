@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from .._io import write_json_atomic
-from ..errors import OptimizationError
+from ..errors import OptimizationError, UsageError
 
 
 @dataclasses.dataclass
@@ -42,6 +42,36 @@ def optimize_and_convert(model, output, *, train, val=None, optimize: dict | Non
         raise OptimizationError(f"the .tflite does not hold the optimization's claims: "
                                 f"{verification.failures[0]} (details in {result.model_card_path})")
     return OptimizedConversion(convert=result, optimization=record, verification=verification)
+
+
+def convert_variant(model, variant, output, *, train=None, epochs: int | None = None, verbose: int = 0,
+                    progress: bool | None = None):
+    """One recipe variant (``mobilekit.optimize.recipe.Variant``) from ``model`` to ``output``:
+    optimized and verified in the .tflite first when it asks for steps, else only converted.
+    ``train`` and ``epochs`` override the recipe's. Returns the ConvertResult."""
+    from ..convert import convert
+
+    convert_kwargs = variant.convert_kwargs()
+    quantize = convert_kwargs.pop("quantize", "none")
+    if quantize not in ("int8", "int16x8"):
+        # Calibration set in a recipe's [defaults] means nothing to the float modes.
+        convert_kwargs.pop("calibration", None)
+        convert_kwargs.pop("calibration_samples", None)
+    if progress is not None:
+        convert_kwargs["progress"] = progress
+    if not variant.optimizes:
+        return convert(model, output, quantize=quantize, **convert_kwargs)
+    train = train or variant.options.get("train")
+    if not train:
+        raise UsageError(f"variant {variant.name!r} asks for optimization steps but the recipe gives no "
+                         "train data", hint="add train = \"train.npz\" to [defaults] or the variant")
+    optimize = variant.optimize_kwargs()
+    optimize.pop("quantize", None)  # passed on its own
+    optimize["verbose"] = verbose
+    if epochs:
+        optimize["epochs"] = epochs
+    return optimize_and_convert(model, output, train=train, val=variant.options.get("val"),
+                                optimize=optimize, quantize=quantize, **convert_kwargs).convert
 
 
 def _update_card(card_path: Path, record_dict: dict):

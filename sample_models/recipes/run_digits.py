@@ -23,24 +23,10 @@ from mobilekit._io import write_json_atomic, write_text_atomic  # noqa: E402
 
 def run_variant(model, variant, out_dir: Path, prefix: str, train=None, epochs=None):
     """Convert (optimizing first when the variant asks) and return the ConvertResult."""
-    from mobilekit.convert import convert
-    from mobilekit.optimize.flow import optimize_and_convert
+    from mobilekit.optimize.flow import convert_variant
 
-    output = out_dir / f"{prefix}_{variant.name}.tflite"
-    convert_kwargs = variant.convert_kwargs()
-    quantize = convert_kwargs.pop("quantize", "none")
-    if quantize not in ("int8", "int16x8"):
-        convert_kwargs.pop("calibration", None)
-        convert_kwargs.pop("calibration_samples", None)
-    if not variant.optimizes:
-        return convert(model, output, quantize=quantize, **convert_kwargs)
-    optimize = variant.optimize_kwargs()
-    optimize.pop("quantize", None)
-    if epochs:
-        optimize["epochs"] = epochs
-    return optimize_and_convert(model, output, train=train or variant.options["train"],
-                                val=variant.options.get("val"), optimize=optimize,
-                                quantize=quantize, **convert_kwargs).convert
+    return convert_variant(model, variant, out_dir / f"{prefix}_{variant.name}.tflite", train=train,
+                           epochs=epochs, verbose=1)
 
 
 def main(argv=None):
