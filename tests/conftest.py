@@ -30,6 +30,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def latency_model(k, channels: int = 3):
+    """A tiny NHWC net of the shape TF-MOT's XNNPACK latency policy accepts (padded 3x3 stride-2
+    stem, 1x1 convs, global pooling): what --prune-for-latency needs."""
+    inputs = k.Input((16, 16, channels))
+    x = k.layers.ZeroPadding2D(((1, 1), (1, 1)))(inputs)
+    x = k.layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(x)
+    x = k.layers.Conv2D(16, 1, activation="relu")(x)
+    x = k.layers.Conv2D(8, 1)(x)
+    x = k.layers.GlobalAveragePooling2D(keepdims=True)(x)
+    x = k.layers.Flatten()(x)
+    return k.Model(inputs, k.layers.Dense(3, activation="softmax")(x))
+
+
 @pytest.fixture(scope="session")
 def digits():
     """Digits as (x_train, y_train, x_test, y_test): float32 in [0, 1], shape (N, 8, 8, 1)."""

@@ -10,6 +10,8 @@ from mobilekit.optimize import (FitSettings, cluster, distill, optimize, prune, 
                                 strip_clustering, strip_pruning)
 from mobilekit.optimize.verify import read_kernels, verify_against_record, verify_tflite
 
+from conftest import latency_model
+
 QUIET = FitSettings(epochs=1, batch_size=32, learning_rate=1e-3, verbose=0)
 
 
@@ -138,17 +140,6 @@ def test_strip_is_a_step_with_a_record(tiny_keras_path, data):
     assert not any("prune" in layer.name for layer in stripped.layers)
 
 
-def _latency_model(k, channels=3):
-    inputs = k.Input((16, 16, channels))
-    x = k.layers.ZeroPadding2D(((1, 1), (1, 1)))(inputs)
-    x = k.layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(x)
-    x = k.layers.Conv2D(16, 1, activation="relu")(x)
-    x = k.layers.Conv2D(8, 1)(x)
-    x = k.layers.GlobalAveragePooling2D(keepdims=True)(x)
-    x = k.layers.Flatten()(x)
-    return k.Model(inputs, k.layers.Dense(3, activation="softmax")(x))
-
-
 def test_prune_for_latency_prunes_only_1x1_convs():
     from mobilekit._compat import keras
 
@@ -156,7 +147,7 @@ def test_prune_for_latency_prunes_only_1x1_convs():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (64, 16, 16, 3)).astype(np.float32)
     y = rng.integers(0, 3, 64)
-    _, record = prune(_latency_model(k), (x, y), sparsity=0.7, for_latency=True, settings=QUIET)
+    _, record = prune(latency_model(k), (x, y), sparsity=0.7, for_latency=True, settings=QUIET)
     assert len(record.params["layers"]) == 2
     assert all(kernel.shape[:2] == [1, 1] and kernel.sparsity >= 0.69 for kernel in record.kernels)
 

@@ -9,6 +9,8 @@ from click.testing import CliRunner
 
 from mobilekit.cli import cli
 
+from conftest import latency_model
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, digits):
@@ -103,15 +105,7 @@ def test_pruned_for_latency_is_stored_sparse_in_the_tflite(tmp_path):
     from mobilekit.convert import convert
     from mobilekit.optimize import optimize
 
-    k = keras()
-    inputs = k.Input((16, 16, 3))
-    x = k.layers.ZeroPadding2D(((1, 1), (1, 1)))(inputs)
-    x = k.layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(x)
-    x = k.layers.Conv2D(16, 1, activation="relu")(x)
-    x = k.layers.Conv2D(8, 1)(x)
-    x = k.layers.GlobalAveragePooling2D(keepdims=True)(x)
-    x = k.layers.Flatten()(x)
-    model = k.Model(inputs, k.layers.Dense(3, activation="softmax")(x))
+    model = latency_model(keras())
     rng = np.random.default_rng(0)
     train = (rng.uniform(0, 1, (64, 16, 16, 3)).astype(np.float32), rng.integers(0, 3, 64))
     pruned, record = optimize(model, train, prune=0.8, prune_for_latency=True, epochs=1, verbose=0)
