@@ -59,7 +59,7 @@ def latency_ms(paths, *, threads: int, runs: int, warmup: int = 10) -> dict:
 
 def produce(name, spec, variant, out_dir: Path, train_override=None, epochs_override=None):
     """The variant's .tflite (optimized first when it asks) -> ConvertResult."""
-    from mobilekit.optimize.flow import convert_variant
+    from mobilekit.conversion.optimized import convert_variant
 
     return convert_variant(spec["model"], variant, out_dir / f"{name}_{variant.name}.tflite",
                            train=train_override, epochs=epochs_override, verbose=1)
@@ -110,9 +110,9 @@ def latency_ready_mobilenetv2(model):
 def sparse_latency(out_dir: Path, *, train_samples: int, epochs: int, runs: int, sparsity: float):
     """--prune-for-latency float32 MobileNetV2 (weights stored sparse) vs its dense twin."""
     from mobilekit._compat import keras, tf
-    from mobilekit.analyze.evaluate import evaluate
-    from mobilekit.optimize import FitSettings, prune, strip_pruning
-    from mobilekit.optimize.verify import verify_tflite
+    from mobilekit.analysis.evaluation import evaluate
+    from mobilekit.optimization import FitSettings, prune, strip_pruning
+    from mobilekit.optimization.verification import verify_tflite
 
     k = keras()
     dense = latency_ready_mobilenetv2(k.models.load_model(MODELS["mobilenetv2"]["model"]))
@@ -163,8 +163,8 @@ def main(argv=None):
         args.runs, args.mnv2_train_samples = 50, 160
     args.out.mkdir(parents=True, exist_ok=True)
 
-    from mobilekit.analyze.evaluate import evaluate
-    from mobilekit.optimize.recipe import load_recipe
+    from mobilekit.analysis.evaluation import evaluate
+    from mobilekit.optimization.recipe import load_recipe
 
     wanted = set(args.variants.split(",")) if args.variants else None
     results = {"models": {}, "runs": args.runs}

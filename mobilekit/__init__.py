@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> (module, attribute)
 _API = {
-    "convert": ("mobilekit.convert", "convert"),
-    "ConvertResult": ("mobilekit.convert", "ConvertResult"),
-    "optimize": ("mobilekit.optimize", "optimize"),
-    "inspect_model": ("mobilekit.analyze.inspect", "inspect_model"),
-    "evaluate": ("mobilekit.analyze.evaluate", "evaluate"),
-    "bench": ("mobilekit.bench.api", "bench"),
-    "report": ("mobilekit.report", "report"),
-    "compare": ("mobilekit.report.compare", "compare"),
-    "sweep": ("mobilekit.bench.sweep", "sweep"),
+    "optimize": ("mobilekit.optimization.pipeline", "optimize"),
+    "convert": ("mobilekit.conversion.converter", "convert"),
+    "ConvertResult": ("mobilekit.conversion.converter", "ConvertResult"),
+    "inspect_model": ("mobilekit.analysis.inspection", "inspect_model"),
+    "evaluate": ("mobilekit.analysis.evaluation", "evaluate"),
+    "bench": ("mobilekit.benchmark.core", "bench"),
+    "report": ("mobilekit.reporting", "report"),
+    "compare": ("mobilekit.reporting.comparison", "compare"),
+    "sweep": ("mobilekit.sweeping", "sweep"),
     "MobilekitError": ("mobilekit.errors", "MobilekitError"),
 }
 

@@ -8,6 +8,7 @@ so inspecting or running a ``.tflite`` never pays for a TensorFlow import.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -127,21 +128,41 @@ def litert_version() -> str:
         return "unknown"
 
 
-def tool_versions(include_tf: bool = True) -> dict:
+@dataclasses.dataclass
+class ToolVersions:
+    """Versions of the tools that produced a record (model cards, optimize records, bench
+    summaries). TensorFlow's are None where the record's stage never loads it."""
+
+    mobilekit: str
+    numpy: str
+    ai_edge_litert: str
+    tensorflow: str | None = None
+    tf_keras: str | None = None
+    tensorflow_model_optimization: str | None = None
+    keras: str | None = None  # Keras 3, when it loaded the source model
+
+    def __getitem__(self, key: str):
+        """Read like the JSON record it is written as: ``versions["tensorflow"]``."""
+        if key not in {field.name for field in dataclasses.fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+def tool_versions(include_tf: bool = True) -> ToolVersions:
     """Versions of the tools that produced a record, for model cards and results."""
     from importlib.metadata import PackageNotFoundError, version
 
     import numpy
 
-    from . import __version__
+    from ._version import __version__
 
-    versions = {"mobilekit": __version__, "numpy": numpy.__version__,
-                "ai_edge_litert": litert_version()}
+    versions = ToolVersions(mobilekit=__version__, numpy=numpy.__version__,
+                            ai_edge_litert=litert_version())
     if include_tf:
         for dist, key in (("tensorflow", "tensorflow"), ("tf-keras", "tf_keras"),
                           ("tensorflow-model-optimization", "tensorflow_model_optimization")):
             try:
-                versions[key] = version(dist)
+                setattr(versions, key, version(dist))
             except PackageNotFoundError:
-                versions[key] = None
+                pass
     return versions

@@ -18,6 +18,19 @@ def sha256_file(path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_path(path) -> str:
+    """sha256 of a file, or of a folder (a SavedModel, an image folder): every file's relative
+    POSIX path and content hash, in sorted order, so one folder always has one hash."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(item.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(sha256_file(item).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -13,10 +13,20 @@ def utc_now_iso(timespec: str = "seconds") -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
+def replace_control(text: str, *, keep: str = "", blank: str = "") -> str:
+    """``text`` with control characters replaced by ``?`` (those in ``blank`` by a space, those in
+    ``keep`` kept): outside text (a phone's properties and output) never drives the terminal."""
+    def swap(match):
+        char = match.group()
+        return char if char in keep else " " if char in blank else "?"
+
+    return _CONTROL.sub(swap, str(text))
+
+
 def one_line(text: str) -> str:
     """``text`` as one terminal-safe line. Messages quote outside text (file names, a phone's
     output): a line break must not split them, an escape sequence must not rewrite the screen."""
-    return _CONTROL.sub(lambda match: " " if match.group() in "\t\n\r" else "?", str(text)).strip()
+    return replace_control(text, blank="\t\n\r").strip()
 
 
 def exception_line(exc: BaseException, limit: int = 300) -> str:

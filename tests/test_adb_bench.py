@@ -284,7 +284,7 @@ def test_escape_sequences_from_the_phone_never_reach_the_terminal(installed, tin
 
 
 def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tflite_path, tmp_path, no_adb_server):
-    from mobilekit.bench.android import AndroidRunner
+    from mobilekit.benchmark.android import AndroidRunner
     from mobilekit.device import open_transport
     from mobilekit.errors import BenchError
 
@@ -307,7 +307,7 @@ def test_a_dot_dot_run_id_never_names_a_folder_on_the_phone(installed, tiny_tfli
 
 @pytest.mark.parametrize("mode", ["direct", "server"])
 def test_interrupt_stops_the_app_on_the_phone(mode, installed, tiny_tflite_path, tmp_path, request, monkeypatch):
-    from mobilekit.bench.android import AndroidRunner
+    from mobilekit.benchmark.android import AndroidRunner
     from mobilekit.device import open_transport
 
     if mode == "server":

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adb_emulator.fixtures import *  # noqa: F401,F403
-from mobilekit.bench.android import AndroidRunner
+from mobilekit.benchmark.android import AndroidRunner
 from mobilekit.device import Device
 
 HOSTILE = list(" '\";$()`\\|&<>*?!#~{}[]=%^,+-_.") + ["é", "日本", "🙂", "ß", "$(touch /pwned)", "`id`", "'$(x)'",

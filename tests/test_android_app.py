@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mobilekit.bench import protocol
+from mobilekit.results import protocol
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "android_app"
@@ -73,7 +73,7 @@ def test_java_checks_pass(check_run):
 
 @needs_java
 def test_java_statistics_equal_python_on_shared_and_random_vectors(benchcore, tmp_path):
-    stats = pytest.importorskip("mobilekit.bench.stats")
+    stats = pytest.importorskip("mobilekit.results.stats")
     files = sorted(FIXTURES.glob("stats/*.json"))
     assert files, "the shared statistics vectors are missing"
     vectors = [json.loads(f.read_text())["samples_ns"] for f in files]

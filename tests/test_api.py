@@ -14,10 +14,14 @@ def test_all_names_resolve():
         assert getattr(mobilekit, name) is not None
 
 
-@pytest.mark.parametrize("name,submodule", [("convert", "mobilekit.convert.core"),
-                                            ("bench", "mobilekit.bench.protocol"),
-                                            ("report", "mobilekit.report.render"),
-                                            ("optimize", "mobilekit.optimize.recipe")])
+@pytest.mark.parametrize("name,submodule", [("convert", "mobilekit.conversion.converter"),
+                                            ("bench", "mobilekit.results.protocol"),
+                                            ("report", "mobilekit.reporting.render"),
+                                            ("optimize", "mobilekit.optimization.recipe"),
+                                            ("evaluate", "mobilekit.analysis.evaluation"),
+                                            ("inspect_model", "mobilekit.analysis.inspection"),
+                                            ("compare", "mobilekit.reporting.comparison"),
+                                            ("sweep", "mobilekit.sweeping")])
 def test_stage_stays_callable_after_a_submodule_import(name, submodule):
     # A fresh interpreter, so the submodule really is imported before the public name is used.
     code = (f"import {submodule}, mobilekit, inspect\n"

@@ -98,6 +98,6 @@ def test_json_records_are_written_atomically():
 def test_the_scan_sees_the_code_it_guards():
     """The rules above pass vacuously if the walk finds nothing: it must see the known call sites."""
     seen = {str(path.relative_to(REPO)) for path in python_files()}
-    assert {"mobilekit/bench/host_runner.py", "tests/adb_emulator/device.py", "mobilekit/bench/runner.py"} <= seen
-    loads = sum(dotted(node.func) == "np.load" for node in calls(REPO / "mobilekit/bench/api.py"))
+    assert {"mobilekit/benchmark/host_child.py", "tests/adb_emulator/device.py", "mobilekit/benchmark/host_parent.py"} <= seen
+    loads = sum(dotted(node.func) == "np.load" for node in calls(REPO / "mobilekit/benchmark/core.py"))
     assert loads >= 2

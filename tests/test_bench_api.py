@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mobilekit.bench import protocol, stats
-from mobilekit.bench.api import BenchSummary, bench, format_table
+from mobilekit.results import protocol, stats
+from mobilekit.benchmark.core import BenchSummary, bench, format_table
 from mobilekit.cli import cli
 from mobilekit.errors import BenchError, DataError, UsageError
 
@@ -215,7 +215,7 @@ def test_outputs_named_outside_the_run_folder_are_never_read(tmp_path, tiny_tfli
     that file: it could be any .npy on this computer, scored as if the model had produced it."""
     import json
 
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
 
     planted = tmp_path / "planted.npy"
     named = []
@@ -240,7 +240,7 @@ def test_outputs_named_outside_the_run_folder_are_never_read(tmp_path, tiny_tfli
 
 
 def test_targets_run_in_parallel_each_in_its_own_folder(tmp_path, tiny_tflite_path):
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
 
     class SecondHost(HostRunner):
         target = "second-host"
@@ -266,7 +266,7 @@ def test_public_bench_is_callable_whatever_was_imported_first(tmp_path):
     import subprocess
     import sys
 
-    code = ("import mobilekit.bench.stats, mobilekit\nfrom mobilekit import bench\n"
+    code = ("import mobilekit.results.stats, mobilekit\nfrom mobilekit import bench\n"
             "try:\n    bench('missing.tflite')\nexcept mobilekit.MobilekitError as exc:\n    print(exc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "model file not found: missing.tflite" in out.stdout, out.stderr

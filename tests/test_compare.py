@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from mobilekit.cli import cli
 from mobilekit.errors import BudgetExceeded, ReportError, UsageError
-from mobilekit.report.compare import (FASTER, NO_CHANGE, SLOWER, compare, compare_samples,
-                                      mann_whitney_u, parse_budgets)
+from mobilekit.reporting.comparison import (FASTER, NO_CHANGE, SLOWER, compare, compare_samples,
+                                            mann_whitney_u, parse_budgets)
 
 FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "protocol" / "results"
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from mobilekit._io import sha256_file
-from mobilekit.analyze.evaluate import evaluate
-from mobilekit.analyze.inspect import describe_tflite
+from mobilekit.analysis.evaluation import evaluate
+from mobilekit.models.tflite import describe_tflite
 from mobilekit.cli import cli
-from mobilekit.convert import convert, core
+from mobilekit.conversion import convert, converter as core
 from mobilekit.errors import CalibrationError, ConversionError, ModelError, UsageError
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mobilekit.analyze.evaluate import accuracy_from_outputs, evaluate, fidelity, run_tflite
+from mobilekit.analysis.evaluation import accuracy_from_outputs, evaluate, fidelity
+from mobilekit.models.tflite import run_over_samples as run_tflite
 from mobilekit.cli import cli
 from mobilekit.errors import DataError
 
@@ -41,7 +42,7 @@ def test_batching_does_not_change_outputs(tiny_tflite_path, digits):
 
 def test_fixed_batch_model_runs_sample_by_sample(tmp_path, digits):
     from mobilekit._compat import keras
-    from mobilekit.convert import convert
+    from mobilekit.conversion import convert
 
     k = keras()
     k.utils.set_random_seed(3)

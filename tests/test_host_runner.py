@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from mobilekit._io import sha256_file
-from mobilekit.bench import protocol
+from mobilekit.results import protocol
 
-RUNNER = [sys.executable, "-m", "mobilekit.bench.host_runner"]
+RUNNER = [sys.executable, "-m", "mobilekit.benchmark.host_child"]
 
 
 def make_request(folder: Path, model: Path, **changes) -> Path:
@@ -116,7 +116,7 @@ def test_min_secs_continues_past_timed_runs(tmp_path, tiny_tflite_path):
 
 def test_never_imports_tensorflow(tmp_path, tiny_tflite_path):
     request = make_request(tmp_path, tiny_tflite_path, runs={"timed_runs": 2})
-    code = ("import sys\nfrom mobilekit.bench import host_runner\n"
+    code = ("import sys\nfrom mobilekit.benchmark import host_child as host_runner\n"
             f"rc = host_runner.main([{str(request)!r}])\n"
             "heavy = sorted(m for m in ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization')"
             " if m in sys.modules)\nprint('HEAVY=' + ','.join(heavy))\nsys.exit(rc)")
@@ -206,7 +206,7 @@ def _request_dict(model: Path, **runs) -> dict:
 
 
 def test_host_runner_class_runs_in_a_subprocess(tmp_path, tiny_tflite_path):
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
 
     runner = HostRunner()
     assert runner.kind == "host" and runner.target == "host" and runner.facts()["cores"] >= 1
@@ -219,7 +219,7 @@ def test_host_runner_class_runs_in_a_subprocess(tmp_path, tiny_tflite_path):
 
 
 def test_host_runner_class_times_out(tmp_path, tiny_tflite_path):
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
     from mobilekit.errors import BenchError
 
     with pytest.raises(BenchError, match="did not finish within 1.5 s"):
@@ -229,7 +229,7 @@ def test_host_runner_class_times_out(tmp_path, tiny_tflite_path):
 
 def test_a_runner_killed_mid_write_leaves_no_temp_files(tmp_path, tiny_tflite_path):
     """SIGKILL runs no cleanup: the partial files atomic_path was writing must be removed by the parent."""
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
     from mobilekit.errors import BenchError
 
     # Stands in for the interpreter so the kill lands while a temp file exists, every time.
@@ -244,7 +244,7 @@ def test_a_runner_killed_mid_write_leaves_no_temp_files(tmp_path, tiny_tflite_pa
 
 
 def test_host_runner_class_reports_the_stderr_tail_when_no_result(tmp_path, tiny_tflite_path):
-    from mobilekit.bench.runner import HostRunner
+    from mobilekit.benchmark.host_parent import HostRunner
     from mobilekit.errors import BenchError
 
     (tmp_path / "result.json").mkdir()  # the runner cannot put its result there
@@ -271,7 +271,7 @@ def test_peak_memory_is_the_runners_own_not_its_parents(tiny_tflite_path, tmp_pa
     code = ("import subprocess, sys\n"
             "ballast = bytearray(400 * 1024 * 1024)\n"
             "for i in range(0, len(ballast), 4096): ballast[i] = 1\n"
-            f"sys.exit(subprocess.call([sys.executable, '-m', 'mobilekit.bench.host_runner', "
+            f"sys.exit(subprocess.call([sys.executable, '-m', 'mobilekit.benchmark.host_child', "
             f"{str(tmp_path / 'request.json')!r}]))\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True)
     result = json.loads((tmp_path / "result.json").read_text())

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mobilekit.analyze.compat import gpu_compatibility, parse_analyzer_report
-from mobilekit.analyze.inspect import inspect_model
+from mobilekit.analysis.gpu_compatibility import gpu_compatibility, parse_analyzer_report
+from mobilekit.analysis.inspection import inspect_model
 from mobilekit.cli import cli
 from mobilekit.errors import ModelError
 
@@ -36,7 +36,7 @@ def unique_op_tflite(tmp_path_factory):
 def pruned_int8_tflite(tmp_path_factory, tiny_keras_path, digits):
     """The tiny CNN with half of every kernel zeroed, as int8: sparsity must show through."""
     from mobilekit._compat import keras
-    from mobilekit.convert import convert
+    from mobilekit.conversion import convert
 
     model = keras().models.load_model(tiny_keras_path)
     for layer in model.layers:
@@ -113,7 +113,7 @@ GPU COMPATIBILITY WARNING: Subgraph#0 has GPU delegate compatibility issues at n
 def test_inspect_api_and_cli_do_not_import_tensorflow(tiny_tflite_path):
     code = (
         "import sys, json\n"
-        "from mobilekit.analyze.inspect import inspect_model\n"
+        "from mobilekit.analysis.inspection import inspect_model\n"
         "result = inspect_model(sys.argv[1], use_analyzer=False)\n"
         "assert result.op_count == 6\n"
         "from mobilekit.cli import cli\n"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from mobilekit.errors import DataError, ModelError, OptimizationError
-from mobilekit.optimize import (FitSettings, cluster, distill, optimize, prune, qat, strip,
-                                strip_clustering, strip_pruning)
-from mobilekit.optimize.verify import read_kernels, verify_against_record, verify_tflite
+from mobilekit.optimization import (FitSettings, cluster, distill, optimize, prune, qat, strip,
+                                    strip_clustering, strip_pruning)
+from mobilekit.optimization.verification import read_kernels, verify_against_record, verify_tflite
 
 from conftest import latency_model
 
@@ -58,7 +58,7 @@ def test_prune_constant_schedule(tiny_keras_path, data):
 
 
 def test_prune_2_4_pattern_in_model_and_in_tflite(tiny_keras_path, data, tmp_path):
-    from mobilekit.convert import convert
+    from mobilekit.conversion import convert
 
     model, record = optimize(tiny_keras_path, data[0], prune_structure="2:4", epochs=1,
                              batch_size=32, verbose=0)
@@ -89,7 +89,7 @@ def test_distill_from_a_teacher(tiny_keras_path, data):
     student = k.Sequential([k.Input((8, 8, 1)), k.layers.Flatten(),
                             k.layers.Dense(10, activation="softmax")])
     train, val = data
-    from mobilekit.optimize._common import accuracy
+    from mobilekit.optimization.training import accuracy
 
     before = accuracy(student, val)
     trained, record = distill(student, tiny_keras_path, train, val=val, temperature=3.0,
@@ -103,7 +103,7 @@ def test_distill_from_a_teacher(tiny_keras_path, data):
 
 def test_prune_cluster_qat_int8_tflite_holds_the_claims(tiny_keras_path, data, calibration_npz,
                                                         tmp_path):
-    from mobilekit.convert import convert
+    from mobilekit.conversion import convert
 
     train, val = data
     model, record = optimize(tiny_keras_path, train, val=val, prune=0.5, cluster=6, qat=True,
@@ -247,7 +247,7 @@ def test_teacher_with_other_output_shape(tiny_keras_path, data):
 
 def test_unsupported_layer_for_qat_is_named_and_can_be_skipped(data, calibration_npz, tmp_path):
     from mobilekit._compat import keras
-    from mobilekit.convert import convert
+    from mobilekit.conversion import convert
 
     k = keras()
     model = k.Sequential([k.Input((8, 8, 1)), k.layers.Rescaling(2.0, offset=-1.0, name="scale"),
@@ -282,7 +282,7 @@ def test_no_step_and_missing_model(tiny_keras_path, data, tmp_path):
 
 def test_loss_inferred_from_labels_and_output_activation(tiny_keras_path, data):
     from mobilekit._compat import keras
-    from mobilekit.optimize._common import infer_loss
+    from mobilekit.optimization.training import infer_loss
 
     k = keras()
     probabilities = k.models.load_model(tiny_keras_path)
@@ -350,7 +350,7 @@ def test_verify_needs_no_tensorflow(tiny_tflite_path):
     import subprocess
     import sys
 
-    code = ("import sys; from mobilekit.optimize.verify import read_kernels; "
+    code = ("import sys; from mobilekit.optimization.verification import read_kernels; "
             f"kernels = read_kernels({str(tiny_tflite_path)!r}); "
             "assert kernels and 'tensorflow' not in sys.modules, sorted(sys.modules)[:5]")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

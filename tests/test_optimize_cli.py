@@ -102,8 +102,8 @@ def test_help_lists_the_optimize_options_with_an_example():
 def test_pruned_for_latency_is_stored_sparse_in_the_tflite(tmp_path):
     # XNNPACK's sparse path reads only sparse-stored kernels: the card's record must reach convert.
     from mobilekit._compat import keras, make_interpreter
-    from mobilekit.convert import convert
-    from mobilekit.optimize import optimize
+    from mobilekit.conversion import convert
+    from mobilekit.optimization import optimize
 
     model = latency_model(keras())
     rng = np.random.default_rng(0)

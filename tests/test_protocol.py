@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mobilekit.bench import protocol
+from mobilekit.results import protocol
 from mobilekit.errors import ProtocolError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protocol"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mobilekit.errors import UsageError
-from mobilekit.optimize.recipe import load_recipe
+from mobilekit.optimization.recipe import load_recipe
 
 RECIPES = Path(__file__).resolve().parent.parent / "sample_models" / "recipes"
 

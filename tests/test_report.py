@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from mobilekit.cli import cli
 from mobilekit.errors import ProtocolError, ReportError, UsageError
-from mobilekit.report import render_runs, report
-from mobilekit.report.pareto import ParetoPoint, pareto_front
-from mobilekit.report.runs import collect_runs
+from mobilekit.reporting import render_runs, report
+from mobilekit.reporting.pareto import ParetoPoint, pareto_front
+from mobilekit.reporting.runs import collect_runs
 
 FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "protocol" / "results"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -29,7 +29,7 @@ def make_result_tree(folder: Path, tflite_path: Path, keras_path: Path | None = 
     ``data`` is given), and a dynamic-range twin at 1 thread, so there are two models to plot.
 
     Built once per session folder: the browser test and this module share it."""
-    from mobilekit.bench.api import bench
+    from mobilekit.benchmark.core import bench
 
     done = folder / ".complete"
     if done.exists():
@@ -41,7 +41,7 @@ def make_result_tree(folder: Path, tflite_path: Path, keras_path: Path | None = 
     bench(fp32, target="host", threads=(1, 2), runs=40, warmup=3, output_dir=folder / "bench_fp32",
           data=data)
     if keras_path is not None:
-        from mobilekit.convert import convert
+        from mobilekit.conversion import convert
 
         dynamic = models / "tiny_dynamic.tflite"
         convert(keras_path, dynamic, quantize="dynamic", progress=False)
@@ -273,7 +273,7 @@ def test_pareto_ignores_accuracy_unless_every_model_has_it():
 
 
 def test_pareto_chart_uses_a_configuration_every_model_ran(result_tree):
-    from mobilekit.report.render import pareto_points
+    from mobilekit.reporting.render import pareto_points
 
     points, basis = pareto_points(collect_runs([result_tree]))
     assert {p.name for p in points} == {"tiny_fp32", "tiny_dynamic"}

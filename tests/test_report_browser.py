@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mobilekit.report import report
+from mobilekit.reporting import report
 
 # The same real result folder test_report builds (cached per session, so built once).
 from test_report import result_tree  # noqa: E402,F401

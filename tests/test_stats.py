@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mobilekit.bench import stats
+from mobilekit.results import stats
 
 VECTORS = sorted((Path(__file__).resolve().parent / "fixtures" / "protocol" / "stats").glob("*.json"))
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mobilekit.bench.sweep import format_sweep, sweep
+from mobilekit.sweeping import format_sweep, sweep
 from mobilekit.cli import cli
 from mobilekit.errors import DataError, ModelError, UsageError
-from mobilekit.report import report
+from mobilekit.reporting import report
 
 RECIPE = """
 [defaults]

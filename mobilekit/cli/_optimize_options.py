@@ -8,7 +8,7 @@ import click
 
 from ._common import run_command
 
-# click parameter name -> key of mobilekit.optimize.recipe.OPTION_KEYS
+# click parameter name -> key of mobilekit.optimization.recipe.OPTION_KEYS
 OPTIMIZE_PARAMS = ("train", "val", "epochs", "batch_size", "learning_rate", "distill_from",
                    "temperature", "alpha", "prune", "prune_schedule", "prune_structure",
                    "prune_for_latency", "cluster", "qat", "qat_skip_unsupported")
@@ -21,7 +21,7 @@ def optimize_options(fn):
     """Add the optimization options to a click command.
 
     The wrapped function gets ``optimize``: None when no step was asked for, else a dict with
-    ``train``, ``val`` and the keyword arguments of ``mobilekit.optimize.optimize``. A recipe
+    ``train``, ``val`` and the keyword arguments of ``mobilekit.optimize``. A recipe
     variant (``--recipe FILE --variant NAME``) fills in options not given on the command line,
     including the convert options ``quantize``/``calibration``/... of the command itself.
     """
@@ -89,7 +89,7 @@ def resolve_optimize(ctx, given: dict, command_kwargs: dict, recipe_path, varian
     if variant_name and not recipe_path:
         raise UsageError("--variant needs --recipe FILE")
     if recipe_path:
-        from ..optimize.recipe import load_recipe
+        from ..optimization.recipe import load_recipe
 
         recipe = load_recipe(recipe_path)
         if variant_name is None and len(recipe.variants) > 1:

@@ -1,4 +1,4 @@
-"""`mobilekit bench`: parse options, call mobilekit.bench.api.bench, print a table or JSON."""
+"""`mobilekit bench`: parse options, call mobilekit.benchmark.core.bench, print a table or JSON."""
 from __future__ import annotations
 
 import click
@@ -65,7 +65,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
       mobilekit bench model_int8.tflite --data test.npz --reference model.keras -o results/int8
       mobilekit bench model.tflite --all-devices --delegate xnnpack,gpu --cooldown 5
     """
-    from ..bench.api import bench, format_table
+    from ..benchmark.core import bench, format_table
 
     thread_counts = _int_list(threads, "--threads")
     delegate_names = [part.strip() for part in delegates.split(",") if part.strip()]

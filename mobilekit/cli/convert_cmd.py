@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..convert.core import DEFAULT_CALIBRATION_SAMPLES, IO_TYPES, QUANTIZE_MODES
+from ..conversion.converter import DEFAULT_CALIBRATION_SAMPLES, IO_TYPES, QUANTIZE_MODES
 from ..data.loaders import NORMALIZE_CHOICES
 from ._common import echo_json, run_command
 from ._optimize_options import format_optimization, optimize_options
@@ -51,11 +51,11 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
           --train sample_models/digits_train.npz --val sample_models/digits_val.npz \\
           --prune 0.8 --qat --quantize int8 --calibration sample_models/digits_calibration.npz
     """
-    from ..convert import convert
+    from ..conversion import convert
 
     if optimize:
         # Fine-tune first (optimize options or --recipe), then convert and verify the .tflite.
-        from ..optimize.flow import optimize_and_convert
+        from ..conversion.optimized import optimize_and_convert
 
         optimize = dict(optimize)
         train, val = optimize.pop("train"), optimize.pop("val")

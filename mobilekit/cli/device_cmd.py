@@ -126,7 +126,8 @@ def check_command(serial, adb, connect):
     Example:
       mobilekit app check --serial R58M123
     """
-    from ..device.app import APP_PACKAGE, APP_VERSION_CODE, PROTOCOL_VERSION, app_is_current, protocol_of
+    from ..device.app import (APP_PACKAGE, APP_VERSION_CODE, PROTOCOL_VERSION, app_is_current,
+                              protocol_of)
     from ..device.device import Device
     from ..device.discovery import open_transport
     from ..errors import DeviceError

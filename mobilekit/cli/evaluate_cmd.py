@@ -35,7 +35,7 @@ def evaluate_command(model, data, reference, limit, normalize, batch_size, threa
       mobilekit evaluate out/digits_int8.tflite --data sample_models/digits_eval.npz \\
           --reference sample_models/digits_cnn.keras --json
     """
-    from ..analyze.evaluate import evaluate, format_evaluate
+    from ..analysis.evaluation import evaluate, format_evaluate
 
     result = evaluate(model, data, reference=reference, limit=limit, normalize=normalize,
                       batch_size=batch_size, num_threads=threads)

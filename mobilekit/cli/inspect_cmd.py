@@ -27,7 +27,7 @@ def inspect_command(model, as_json, gpu_check, analyzer, show_tensors):
       mobilekit inspect out/digits_int8.tflite
       mobilekit inspect out/digits_int8.tflite --no-analyzer --json > digits_int8.inspect.json
     """
-    from ..analyze.inspect import format_inspect, inspect_model
+    from ..analysis.inspection import format_inspect, inspect_model
 
     result = inspect_model(model, gpu_check=gpu_check, use_analyzer=analyzer)
     if as_json:

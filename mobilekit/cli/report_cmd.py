@@ -1,4 +1,4 @@
-"""`mobilekit report` and `mobilekit compare`: thin wrappers over mobilekit.report."""
+"""`mobilekit report` and `mobilekit compare`: thin wrappers over mobilekit.reporting."""
 from __future__ import annotations
 
 import click
@@ -27,7 +27,7 @@ def report_command(results, output, title, as_json):
       mobilekit report bench_out sweep_out/ -o report.md
       mobilekit report bench_out/runs/host/*/result.json -o runs.csv
     """
-    from ..report import report
+    from ..reporting import report
 
     record = report(list(results), output, title=title)
     if as_json:
@@ -69,7 +69,7 @@ def compare_command(a, b, budgets, alpha, seed, as_json):
       mobilekit compare old/result.json new/result.json --json
     """
     from ..errors import BudgetExceeded
-    from ..report.compare import compare, format_compare
+    from ..reporting.comparison import compare, format_compare
 
     try:
         record = compare(a, b, budgets=list(budgets), alpha=alpha, seed=seed)

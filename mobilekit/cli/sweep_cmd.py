@@ -1,4 +1,4 @@
-"""`mobilekit sweep`: a thin wrapper over mobilekit.bench.sweep.sweep."""
+"""`mobilekit sweep`: a thin wrapper over mobilekit.sweeping.sweep."""
 from __future__ import annotations
 
 import click
@@ -52,7 +52,7 @@ def sweep_command(recipe, model, data, target, threads, delegates, runs, warmup,
       mobilekit sweep recipe.toml -m model.keras --variant fp32 --variant int8 --runs 20
       mobilekit report sweep_out -o sweep.md
     """
-    from ..bench.sweep import format_sweep, sweep
+    from ..sweeping import format_sweep, sweep
     from ..errors import BenchError
 
     def status(message: str) -> None:

@@ -5,8 +5,8 @@ and benchmarks. Both validate what they read and raise ``DataError`` naming what
 """
 from __future__ import annotations
 
-from .loaders import (IMAGE_EXTENSIONS, NORMALIZE_CHOICES, DEFAULT_IMAGE_NORMALIZE,
-                      check_samples, load_labelled, load_samples)
+from .loaders import (IMAGE_EXTENSIONS, NORMALIZE_CHOICES, DEFAULT_IMAGE_NORMALIZE, check_samples,
+                      load_labelled, load_samples)
 
 __all__ = ["load_labelled", "load_samples", "check_samples", "NORMALIZE_CHOICES",
            "DEFAULT_IMAGE_NORMALIZE", "IMAGE_EXTENSIONS"]

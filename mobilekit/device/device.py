@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._text import replace_control
 from .transport import Transport
 
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
 _PROP_LINE = re.compile(r"^\[([^\]]+)\]: \[(.*)\]$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -65,7 +65,7 @@ def parse_thermal(thermalservice: str, battery: str) -> dict:
 def _text(value: str | None) -> str | None:
     """A property as one printable line: the table, bench results and reports show these, and a
     phone's properties are whatever its maker (or owner) set, escape sequences included."""
-    return _CONTROL.sub("?", value) if value else None
+    return replace_control(value) if value else None
 
 
 class Device:

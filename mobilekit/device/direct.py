@@ -13,8 +13,8 @@ from .._io import atomic_path
 from .._text import exception_line
 from ..errors import DeviceError
 from .keys import ensure_key
-from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult, Transport,
-                        quote_command, split_sentinel, with_sentinel)
+from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult,
+                        Transport, quote_command, split_sentinel, with_sentinel)
 
 DEFAULT_TIMEOUT_S = 30.0
 

@@ -12,8 +12,9 @@ from typing import Sequence
 
 from .._io import atomic_path
 from ..errors import DeviceError
-from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult, Transport,
-                        parse_install_output, quote_command, split_sentinel, with_sentinel)
+from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult,
+                        Transport, parse_install_output, quote_command, split_sentinel,
+                        with_sentinel)
 
 DEFAULT_PORT = 5037
 SYNC_DATA_MAX = 64 * 1024

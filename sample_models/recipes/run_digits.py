@@ -23,7 +23,7 @@ from mobilekit._io import write_json_atomic, write_text_atomic  # noqa: E402
 
 def run_variant(model, variant, out_dir: Path, prefix: str, train=None, epochs=None):
     """Convert (optimizing first when the variant asks) and return the ConvertResult."""
-    from mobilekit.optimize.flow import convert_variant
+    from mobilekit.conversion.optimized import convert_variant
 
     return convert_variant(model, variant, out_dir / f"{prefix}_{variant.name}.tflite", train=train,
                            epochs=epochs, verbose=1)
@@ -40,8 +40,8 @@ def main(argv=None):
     parser.add_argument("--reports", type=Path, default=REPO / "reports" / "optimize")
     args = parser.parse_args(argv)
 
-    from mobilekit.analyze.evaluate import evaluate
-    from mobilekit.optimize.recipe import load_recipe
+    from mobilekit.analysis.evaluation import evaluate
+    from mobilekit.optimization.recipe import load_recipe
 
     import numpy as np
 

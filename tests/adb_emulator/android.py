@@ -419,7 +419,7 @@ class Instrumentation:
             host_request = Path(scratch) / "request.json"
             host_request.write_text(json.dumps(request))
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-            process = subprocess.Popen([sys.executable, "-m", "mobilekit.bench.host_runner", str(host_request)],
+            process = subprocess.Popen([sys.executable, "-m", "mobilekit.benchmark.host_child", str(host_request)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                                        start_new_session=True)
             device.running[package] = process

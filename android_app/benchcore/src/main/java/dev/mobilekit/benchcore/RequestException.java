@@ -1,7 +1,7 @@
 package dev.mobilekit.benchcore;
 
 /**
- * A bench request that breaks the schema (mobilekit/bench/schemas/bench_request.schema.json) or does
+ * A bench request that breaks the schema (mobilekit/results/schemas/bench_request.schema.json) or does
  * not fit the model. {@link #field} is the offending field's path, e.g. {@code delegate.threads} or
  * {@code inputs.files[1]}; the message starts with it.
  */

@@ -9,7 +9,7 @@ import org.json.JSONObject;
 
 /**
  * Prints the statistics of {"samples_ns": [...]} files as JSON, one object per line, so the
- * Python tests can hold the Java figures equal to mobilekit.bench.stats.
+ * Python tests can hold the Java figures equal to mobilekit.results.stats.
  * Usage: java dev.mobilekit.benchcore.StatsMain FILE.json [FILE.json ...]
  */
 public final class StatsMain {

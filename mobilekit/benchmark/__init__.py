@@ -1,0 +1,2 @@
+"""Benchmarking: the request/result protocol, statistics, runners (host and phone) and `bench()`."""
+from __future__ import annotations

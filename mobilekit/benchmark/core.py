@@ -1,0 +1,607 @@
+"""`bench()`: benchmark a .tflite model on this computer or on phones, one run per configuration.
+
+Builds one request per (target, delegate, threads), lets each target's Runner run them (targets in
+parallel, one run at a time per target), then computes statistics, accuracy and fidelity from the
+result files in one place and writes ``summary.json``. Finished runs are kept and skipped on rerun.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import numbers
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .._compat import ToolVersions
+from .._io import save_npy_atomic, sha256_file, write_json_atomic
+from .._text import format_ms, text_table, utc_now_iso
+from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
+from ..records import to_dict
+from ..results import protocol, stats
+from .host_parent import HostRunner, Runner
+
+TARGETS = ("auto", "host", "device")
+DEFAULT_MAX_SECS = 150.0
+# Time a run may take beyond its timed loop: process start, model load, warmup, saving outputs.
+RUN_OVERHEAD_ALLOWANCE_S = 120.0
+INPUT_SEED = 0
+
+
+@dataclass
+class RunSummary:
+    """One configuration on one target: statistics (ms) from the raw samples, plus what ran."""
+
+    run_key: str
+    run_id: str
+    target: str
+    runner_kind: str
+    delegate: str
+    delegate_applied: str | None
+    fallback_reason: str | None
+    threads: int
+    status: str
+    error: str | None
+    resumed: bool
+    result_path: str
+    samples: int = 0
+    latency_ms_mean: float | None = None
+    latency_ms_std: float | None = None
+    latency_ms_min: float | None = None
+    latency_ms_max: float | None = None
+    latency_ms_p50: float | None = None
+    latency_ms_p90: float | None = None
+    latency_ms_p95: float | None = None
+    latency_ms_p99: float | None = None
+    latency_ms_p50_ci_low: float | None = None
+    latency_ms_p50_ci_high: float | None = None
+    init_ms: float | None = None
+    first_inference_ms: float | None = None
+    peak_rss_bytes: int | None = None
+    pss_bytes: int | None = None
+    accuracy: dict | None = None
+    fidelity: dict | None = None
+    device: dict = field(default_factory=dict)
+    thermal: dict = field(default_factory=dict)
+
+
+@dataclass
+class BenchSummary:
+    """Everything ``mobilekit bench`` measured, as written to ``summary.json``."""
+
+    model_path: str
+    model_sha256: str
+    model_size_bytes: int
+    target: str
+    targets: list[str]
+    target_reason: str
+    inputs: str
+    input_samples: int
+    output_dir: str
+    summary_path: str
+    runs: list[RunSummary]
+    reference: str | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    tool_versions: ToolVersions | None = None
+
+    @property
+    def failed_runs(self) -> list[RunSummary]:
+        return [run for run in self.runs if run.status != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_runs
+
+
+@dataclass
+class _Prepared:
+    """Inputs as the runners receive them, plus what accuracy and fidelity need afterwards."""
+
+    inputs: dict
+    description: str
+    identity: str
+    samples: int
+    labels: np.ndarray | None
+    reference_outputs: np.ndarray | None
+
+
+def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
+          all_devices: bool = False, delegates: Iterable[str] = ("xnnpack",),
+          threads: Iterable[int] = (1,), runs: int = 50, warmup: int = 5, min_secs: float = 0.0,
+          max_secs: float = DEFAULT_MAX_SECS, cooldown_secs: float = 0.0, data=None, labels=None,
+          reference=None, output_dir=None, adb: str = "auto", connect: str | None = None,
+          timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
+          parallel: bool = True, seed: int = INPUT_SEED,
+          on_status: Callable[[str], None] | None = None,
+          runners: Sequence[Runner] | None = None) -> BenchSummary:
+    """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
+
+    ``target="auto"`` uses attached phones when there are any, else this computer. ``data`` (an
+    .npz with x[, y], an .npy, an image folder, ...) feeds real samples in the model's input dtype;
+    without it inputs are seeded random. ``labels`` (or the data's y) gives accuracy, ``reference``
+    (a Keras model or a .tflite) gives fidelity. Results go to
+    ``output_dir/runs/<target>/<run_key>/result.json``; a rerun skips finished runs unless ``force``.
+    ``runners`` replaces target selection with the given Runners (for callers such as sweep).
+    """
+    say = on_status or (lambda message: None)
+    started_at = utc_now_iso()
+    delegates = _check_delegates(delegates)
+    thread_counts = _check_threads(threads)
+    _check_numbers(runs=runs, warmup=warmup, min_secs=min_secs, max_secs=max_secs,
+                   cooldown_secs=cooldown_secs, timeout_s=timeout_s)
+    if target not in TARGETS:
+        raise UsageError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    # The request schema wants a seed >= 0; caught here, it is a usage error before any run.
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise UsageError(f"seed must be a whole number 0 or more, got {seed!r}")
+    if labels is not None and data is None:
+        raise UsageError("labels need data: give --data with the samples the labels belong to")
+    if reference is not None and data is None:
+        raise UsageError("--reference needs --data: fidelity compares outputs on the same samples")
+
+    model_path = Path(model).expanduser()
+    if not model_path.is_file():
+        raise ModelError(f"model file not found: {model_path}")
+    if model_path.suffix.lower() != ".tflite":
+        raise ModelError(f"{model_path} is not a .tflite model",
+                         hint="convert it first: mobilekit convert MODEL.keras -o model.tflite")
+    model_path = model_path.resolve()
+    model_sha256 = sha256_file(model_path)
+    input_details, output_details = _model_io(model_path)
+
+    out = Path(output_dir if output_dir is not None else f"bench-{model_path.stem}").expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {output_dir or out} is a file; bench writes a folder of results there",
+                         hint="give a folder name, e.g. -o results/int8")
+    out.mkdir(parents=True, exist_ok=True)
+
+    prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
+                               reference=reference, out=out, seed=seed)
+    if save_outputs is None:
+        save_outputs = data is not None
+
+    if runners is None:
+        runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
+                                          connect=connect)
+    else:
+        runners, reason = list(runners), "runners given by the caller"
+    if not runners:
+        raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
+    say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
+
+    timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
+    configs = [(name, count) for name in delegates for count in thread_counts]
+    plan = []
+    for runner in runners:
+        for name, count in configs:
+            request = _request(model_path, model_sha256, name, count, runs=runs, warmup=warmup,
+                               min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
+                               inputs=prepared.inputs, save_outputs=save_outputs)
+            key = run_key(model_sha256, runner.kind, request, prepared.identity)
+            request["run_id"] = key
+            run_dir = out / "runs" / _safe_name(runner.target) / key
+            plan.append((runner, request, key, run_dir))
+
+    lock = threading.Lock()
+    outcomes: dict[str, tuple[Path | None, bool, str | None]] = {}
+
+    def run_target(runner: Runner):
+        for item_runner, request, key, run_dir in plan:
+            if item_runner is not runner:
+                continue
+            label = f"{runner.target} {request['delegate']['name']} x{request['delegate']['threads']}"
+            result_path = run_dir / "result.json"
+            if not force and _finished(result_path, model_sha256):
+                with lock:
+                    outcomes[key] = (result_path, True, None)
+                say(f"{label}: done before, kept ({result_path})")
+                continue
+            say(f"{label}: running")
+            try:
+                # The runner's own progress (pushes, the app's status bundles), already prefixed
+                # with its target.
+                path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
+                outcome = (path, False, None)
+            except (BenchError, DeviceError, ProtocolError) as exc:
+                outcome = (None, False, str(exc))
+            with lock:
+                outcomes[key] = outcome
+            say(f"{label}: {_status_word(outcome)}")
+
+    if parallel and len(runners) > 1:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
+            for future in [pool.submit(run_target, runner) for runner in runners]:
+                future.result()
+    else:
+        for runner in runners:
+            run_target(runner)
+
+    run_summaries = []
+    for runner, request, key, run_dir in plan:
+        result_path, resumed, failure = outcomes[key]
+        run_summaries.append(_summarize(runner, request, key, run_dir, result_path, resumed, failure,
+                                        output_details, prepared))
+
+    summary = BenchSummary(
+        model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
+        target=target, targets=[runner.target for runner in runners], target_reason=reason,
+        inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
+        summary_path=str(out / "summary.json"), runs=run_summaries,
+        reference=None if reference is None else str(reference), started_at=started_at,
+        finished_at=utc_now_iso(), tool_versions=_tool_versions())
+    write_json_atomic(out / "summary.json", to_dict(summary))
+    if run_summaries and all(run.status != "ok" for run in run_summaries):
+        first = run_summaries[0]
+        raise BenchError(f"{first.target} {first.delegate} x{first.threads} failed: {first.error}",
+                         hint=f"details in {first.result_path}")
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# checks
+
+
+def _check_delegates(delegates) -> list[str]:
+    if isinstance(delegates, str):
+        delegates = [part.strip() for part in delegates.split(",") if part.strip()]
+    delegates = list(dict.fromkeys(delegates))
+    if not delegates:
+        raise UsageError("give at least one delegate (cpu, xnnpack, gpu, nnapi)")
+    for name in delegates:
+        if name not in protocol.DELEGATES:
+            raise UsageError(f"unknown delegate {name!r}: choose from {', '.join(protocol.DELEGATES)}")
+    return delegates
+
+
+def _check_threads(threads) -> list[int]:
+    if isinstance(threads, (int, str)):
+        threads = [threads] if isinstance(threads, int) else threads.split(",")
+    counts = []
+    for value in threads:
+        try:
+            count = int(str(value).strip())
+        except ValueError:
+            raise UsageError(f"threads must be whole numbers, got {value!r}") from None
+        if count < 1:
+            raise UsageError(f"threads must be 1 or more, got {count}",
+                             hint="e.g. --threads 1,2")
+        if count > 64:
+            raise UsageError(f"threads must be at most 64, got {count}")
+        counts.append(count)
+    if not counts:
+        raise UsageError("give at least one thread count, e.g. --threads 1")
+    return list(dict.fromkeys(counts))
+
+
+def _check_numbers(*, runs, warmup, min_secs, max_secs, cooldown_secs, timeout_s) -> None:
+    if not isinstance(runs, int) or runs < 1:
+        raise UsageError(f"runs must be 1 or more, got {runs}", hint="e.g. --runs 50")
+    if not isinstance(warmup, int) or warmup < 0:
+        raise UsageError(f"warmup must be 0 or more, got {warmup}")
+    if min_secs < 0:
+        raise UsageError(f"min-secs must be 0 or more, got {min_secs:g}")
+    if max_secs <= 0:
+        raise UsageError(f"max-secs must be above 0, got {max_secs:g}")
+    if min_secs > max_secs:
+        raise UsageError(f"min-secs ({min_secs:g}) is above max-secs ({max_secs:g})")
+    if cooldown_secs < 0:
+        raise UsageError(f"cooldown must be 0 or more seconds, got {cooldown_secs:g}")
+    if timeout_s is not None and timeout_s <= 0:
+        raise UsageError(f"timeout must be above 0 seconds, got {timeout_s:g}")
+
+
+# ---------------------------------------------------------------------------------------------
+# model and inputs
+
+
+def _model_io(model_path: Path) -> tuple[list[dict], list[dict]]:
+    from .._compat import make_interpreter
+
+    try:
+        interpreter = make_interpreter(model_path=model_path)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"{model_path} is not a model LiteRT can read: {' '.join(str(exc).split())}") from None
+    return interpreter.get_input_details(), interpreter.get_output_details()
+
+
+def _prepare_inputs(model_path, input_details, output_details, *, data, labels, reference, out,
+                    seed) -> _Prepared:
+    if data is None:
+        return _Prepared(inputs={"kind": "random", "seed": int(seed)},
+                         description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
+                         labels=None, reference_outputs=None)
+    if len(input_details) != 1:
+        raise DataError(f"{model_path.name} has {len(input_details)} inputs; --data feeds models "
+                        "with one input", hint="benchmark without --data (random inputs)")
+    detail = input_details[0]
+    shape = tuple(-1 if s == -1 else int(d) for d, s in
+                  zip(detail["shape"], detail.get("shape_signature", detail["shape"])))
+    x, y = _load_data(data, shape)
+    from ..models.tensors import check_samples_fit, to_input_dtype
+
+    check_samples_fit(x, detail, what=f"data {data}")
+    batch = max(1, int(detail["shape"][0]))
+    if len(x) % batch:
+        raise DataError(f"data {data} has {len(x)} samples, not a multiple of the model's batch "
+                        f"size {batch}", hint=f"give a multiple of {batch} samples")
+    fed = np.ascontiguousarray(to_input_dtype(x, detail, name=detail.get("name", "input")))
+    identity = hashlib.sha256(fed.tobytes() + str(fed.dtype).encode() + str(fed.shape).encode()).hexdigest()
+    input_path = out / "inputs" / identity[:16] / "input_0.npy"
+    if not input_path.exists():
+        save_npy_atomic(input_path, fed)
+    if labels is not None:
+        y = _load_labels(labels)
+    if y is not None and len(y) != len(x):
+        raise DataError(f"{len(y)} labels for {len(x)} samples", hint="give one label per sample")
+    reference_outputs = None
+    if reference is not None:
+        reference_outputs = _reference_outputs(reference, x, fed, detail, output_details)
+    return _Prepared(inputs={"kind": "npy", "files": [str(input_path)]},
+                     description=f"{data} ({len(x)} samples)", identity=f"npy:{identity}",
+                     samples=len(x), labels=y, reference_outputs=reference_outputs)
+
+
+def _load_data(data, shape) -> tuple[np.ndarray, np.ndarray | None]:
+    from ..data import load_labelled, load_samples
+
+    try:
+        return load_labelled(data, input_shape=shape)
+    except DataError as exc:
+        if "labels missing" not in exc.message:
+            raise
+    return load_samples(data, input_shape=shape), None
+
+
+def _load_labels(labels) -> np.ndarray:
+    if isinstance(labels, np.ndarray):
+        y = labels
+    else:
+        path = Path(labels).expanduser()
+        if not path.is_file():
+            raise DataError(f"labels file not found: {path}")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"cannot read labels {path}: {exc}") from None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                if "y" not in loaded.files:
+                    raise DataError(f"{path} has no 'y' array (arrays: {', '.join(loaded.files)})")
+                y = loaded["y"]
+        else:
+            y = loaded
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = np.argmax(y, axis=1)
+    return y.reshape(len(y)).astype(np.int64)
+
+
+def _reference_outputs(reference, x, fed, input_detail, output_details) -> np.ndarray:
+    """The reference model's real-valued first output on the same samples, computed on the host."""
+    path = Path(reference).expanduser()
+    if not path.exists():
+        raise ModelError(f"reference model not found: {path}")
+    if path.suffix.lower() == ".tflite":
+        from .._compat import make_interpreter
+        from ..models.tensors import from_output, to_input_dtype
+
+        interpreter = make_interpreter(model_path=path)
+        interpreter.allocate_tensors()
+        ref_in = interpreter.get_input_details()[0]
+        ref_out = interpreter.get_output_details()[0]
+        batch = max(1, int(ref_in["shape"][0]))
+        values = to_input_dtype(x, ref_in)
+        chunks = []
+        for start in range(0, len(values), batch):
+            interpreter.set_tensor(ref_in["index"], values[start:start + batch])
+            interpreter.invoke()
+            chunks.append(from_output(interpreter.get_tensor(ref_out["index"]), ref_out))
+        return np.concatenate(chunks, axis=0)
+    # A Keras model or SavedModel: the only place bench touches TensorFlow, and it happens
+    # before any timing starts so TensorFlow's threads never share the CPU with a measured run.
+    from ..analysis.evaluation import reference_predict
+
+    outputs, _ = reference_predict(path, x.astype(np.float32))
+    return outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# targets and requests
+
+
+def _select_runners(target, *, devices, all_devices, adb, connect) -> tuple[list[Runner], str]:
+    if target == "host":
+        if devices or all_devices or connect:
+            raise UsageError("--device/--all-devices/--connect choose phones; they do not go with "
+                             "--target host")
+        return [HostRunner()], "--target host"
+    wants_devices = target == "device" or bool(devices) or all_devices or bool(connect)
+    if not wants_devices:
+        serials: list[str] = []
+        try:
+            from ..device.discovery import attached_serials
+
+            serials = list(attached_serials(adb=adb))
+        except ImportError:
+            serials = []
+        except DeviceError:
+            serials = []
+        if not serials:
+            return [HostRunner()], "no phone attached: benchmarking on this computer (host)"
+        reason = f"phone(s) attached: {', '.join(serials)}"
+    else:
+        reason = "--target device" if target == "device" else "phones chosen by option"
+    try:
+        from .android import device_runners
+    except ImportError:
+        raise BenchError("phone benchmarking is not available in this installation",
+                         hint="use --target host") from None
+    found = device_runners(serials=list(devices) if devices else None, all_devices=all_devices,
+                           adb=adb, connect=connect)
+    if not found:
+        raise DeviceError("no phone to benchmark on", hint="attach one (adb devices) or use --target host")
+    return list(found), reason
+
+
+def _request(model_path, model_sha256, delegate, threads, *, runs, warmup, min_secs, max_secs,
+             cooldown_secs, inputs, save_outputs) -> dict:
+    return {
+        "schema_version": protocol.SCHEMA_VERSION,
+        "run_id": "pending",
+        "model": {"path": str(model_path), "sha256": model_sha256,
+                  "size_bytes": Path(model_path).stat().st_size},
+        "delegate": {"name": delegate, "threads": int(threads), "gpu_precision_loss_allowed": False,
+                     "nnapi_accelerator": None, "nnapi_allow_fp16": False},
+        "runs": {"warmup_runs": int(warmup), "timed_runs": int(runs), "min_secs": float(min_secs),
+                 "max_secs": float(max_secs), "cooldown_secs": float(cooldown_secs)},
+        "inputs": inputs,
+        "save_outputs": bool(save_outputs),
+    }
+
+
+def run_key(model_sha256: str, runner_kind: str, request: dict, input_identity: str) -> str:
+    """A readable, stable name for one configuration: same model + settings -> same folder."""
+    config = {"model": model_sha256, "runner": runner_kind, "delegate": request["delegate"],
+              "runs": request["runs"], "inputs": input_identity, "save_outputs": request["save_outputs"]}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{model_sha256[:8]}-{request['delegate']['name']}-t{request['delegate']['threads']}-{digest}"
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "target"
+
+
+def _finished(result_path: Path, model_sha256: str) -> bool:
+    if not result_path.exists():
+        return False
+    try:
+        result = protocol.load_result(result_path)
+    except ProtocolError:
+        return False  # unreadable or truncated: run it again
+    return result.ok and result.model.sha256 == model_sha256
+
+
+def _status_word(outcome) -> str:
+    path, _, failure = outcome
+    if failure:
+        return f"failed: {failure}"
+    try:
+        result = protocol.load_result(path)
+    except ProtocolError as exc:
+        return f"failed: {exc}"
+    if result.ok:
+        p50 = stats.latency_stats_ns(result.timing.samples_ns)["p50_ns"] / 1e6
+        return f"ok, {len(result.timing.samples_ns)} runs, median {p50:.3f} ms"
+    return f"failed at {result.error.stage}: {result.error.message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# analysis, in one place
+
+
+def _summarize(runner, request, key, run_dir, result_path, resumed, failure, output_details,
+               prepared: _Prepared) -> RunSummary:
+    base = dict(run_key=key, run_id=request["run_id"], target=runner.target, runner_kind=runner.kind,
+                delegate=request["delegate"]["name"], threads=request["delegate"]["threads"],
+                resumed=resumed, result_path=str(run_dir / "result.json"))
+    if result_path is None:
+        return RunSummary(**base, delegate_applied=None, fallback_reason=None, status="failed",
+                          error=failure, device=runner.facts())
+    try:
+        result = protocol.load_result(result_path)
+    except ProtocolError as exc:
+        return RunSummary(**base, delegate_applied=None, fallback_reason=None, status="failed",
+                          error=str(exc), device=runner.facts())
+    summary = RunSummary(**base, delegate_applied=result.delegate.applied,
+                         fallback_reason=result.delegate.fallback_reason, status=result.status,
+                         error=None, device=dataclasses.asdict(result.device),
+                         thermal=dataclasses.asdict(result.thermal),
+                         init_ms=stats.ns_to_ms(result.timing.init_ns),
+                         first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
+                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes)
+    if not result.ok:
+        error = result.error
+        summary.error = f"{error.stage}: {error.type}: {error.message}"
+        return summary
+    if not result.timing.samples_ns:
+        summary.status, summary.error = "failed", "the result holds no timed samples"
+        return summary
+    for name, value in stats.latency_summary_ms(result.timing.samples_ns).items():
+        setattr(summary, name, value)
+    if result.outputs and (prepared.labels is not None or prepared.reference_outputs is not None):
+        try:
+            outputs = _real_outputs(result_path.parent, result, output_details)
+            if prepared.labels is not None:
+                summary.accuracy = _accuracy(outputs, prepared.labels)
+            if prepared.reference_outputs is not None:
+                summary.fidelity = _fidelity(outputs, prepared.reference_outputs)
+        except (DataError, ValueError, OSError) as exc:
+            summary.status, summary.error = "failed", f"outputs: {exc}"
+    return summary
+
+
+def _real_outputs(run_dir: Path, result, output_details) -> np.ndarray:
+    from ..models.tensors import from_output
+
+    first = result.outputs[0]
+    path = (run_dir / first.file).resolve()
+    if run_dir.resolve() not in path.parents:
+        raise DataError(f"result names an output outside its run folder: {first.file}")
+    raw = np.load(path, allow_pickle=False)
+    return from_output(raw, output_details[0])
+
+
+def _accuracy(outputs, labels) -> dict:
+    from ..analysis.evaluation import accuracy_from_outputs
+
+    return dict(accuracy_from_outputs(outputs, labels))
+
+
+def _fidelity(outputs, reference_outputs) -> dict:
+    from ..analysis.evaluation import fidelity
+
+    return dict(fidelity(outputs, reference_outputs))
+
+
+# ---------------------------------------------------------------------------------------------
+# presentation
+
+
+def format_table(summary: BenchSummary) -> str:
+    """The screen table: one row per run, medians with their 95% bootstrap interval."""
+    headers = ["target", "delegate", "thr", "runs", "p50 ms [95% CI]", "p90 ms", "p99 ms",
+               "mean±std ms", "init ms", "peak RSS MB", "top-1", "agree"]
+    rows = []
+    for run in summary.runs:
+        delegate = run.delegate if run.delegate_applied in (None, run.delegate) else \
+            f"{run.delegate}->{run.delegate_applied}"
+        if run.status != "ok":
+            rows.append([run.target, delegate, str(run.threads), "-", f"FAILED: {run.error}"[:70],
+                         "", "", "", "", "", "", ""])
+            continue
+        accuracy = (run.accuracy or {}).get("top1")
+        agreement = (run.fidelity or {}).get("argmax_agreement")
+        rows.append([
+            run.target, delegate, str(run.threads), str(run.samples),
+            f"{format_ms(run.latency_ms_p50)} [{format_ms(run.latency_ms_p50_ci_low)}, {format_ms(run.latency_ms_p50_ci_high)}]",
+            format_ms(run.latency_ms_p90), format_ms(run.latency_ms_p99),
+            f"{format_ms(run.latency_ms_mean)}±{format_ms(run.latency_ms_std)}",
+            "-" if run.init_ms is None else f"{run.init_ms:.1f}",
+            "-" if run.peak_rss_bytes is None else f"{run.peak_rss_bytes / 1e6:.1f}",
+            "-" if accuracy is None else f"{accuracy:.4f}",
+            "-" if agreement is None else f"{agreement:.4f}",
+        ])
+    return text_table(headers, rows)
+
+
+def _tool_versions() -> ToolVersions:
+    from .._compat import tool_versions
+
+    return tool_versions(include_tf=False)

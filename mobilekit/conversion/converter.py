@@ -1,0 +1,324 @@
+"""Keras model -> .tflite in one of five modes, plus the model card written beside it."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from .._compat import ToolVersions
+from .._io import sha256_path, write_bytes_atomic, write_json_atomic
+from ..errors import CalibrationError, ConversionError, DataError, UsageError
+from ..models.keras import load_model
+
+QUANTIZE_MODES = ("none", "fp16", "dynamic", "int8", "int16x8")
+IO_TYPES = ("float32", "int8", "uint8")
+DEFAULT_CALIBRATION_SAMPLES = 200
+MODEL_CARD_SCHEMA = "mobilekit.model_card/1"
+
+# Modes that are traps on a phone's (or laptop's) CPU: said once per process, plainly.
+TRAP_WARNINGS = {
+    "int16x8": "int16x8 models run without XNNPACK on the CPU (reference kernels), often tens of "
+               "times slower than int8 or float32; use it for accuracy, measure before shipping",
+    "dynamic": "dynamic-range models quantize activations on the fly and can be slower than "
+               "float32 on a CPU; benchmark both (mobilekit bench)",
+    "fp16": "float16 halves the file but not CPU time: CPUs compute in float32 after "
+            "dequantizing; the speed-up is on the GPU delegate",
+}
+_warned: set[str] = set()
+
+
+@dataclasses.dataclass
+class ConvertResult:
+    output_path: str
+    model_card_path: str
+    source_model: str
+    source_model_kind: str
+    source_sha256: str | None
+    quantize: str
+    io_type: str
+    model_size_bytes: int
+    model_size_gzip_bytes: int
+    inputs: list
+    outputs: list
+    op_histogram: dict
+    weight_sparsity: dict
+    calibration_source: str | None
+    calibration_samples: int | None
+    normalize: str | None
+    conversion_time_s: float
+    total_time_s: float
+    tool_versions: ToolVersions
+    optimization: dict | None
+    warnings: list
+    created_utc: str
+
+
+def convert(model, output, *, quantize: str = "none", calibration=None,
+            calibration_samples: int | None = None, io_type: str = "float32",
+            normalize: str | None = None, optimization: dict | None = None,
+            progress: bool | None = None) -> ConvertResult:
+    """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
+    ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
+
+    ``quantize``: ``none`` (float32), ``fp16``, ``dynamic`` (int8 weights), ``int8`` (full
+    integer, calibrated on ``calibration``), ``int16x8`` (int16 activations, calibrated).
+    ``calibration``: any source ``mobilekit.data.load_samples`` reads; the first
+    ``calibration_samples`` (default 200) samples are used. ``io_type``: the dtype of the int8
+    model's inputs and outputs. ``optimization`` is stored verbatim in the card.
+    """
+    started = time.perf_counter()
+    output = Path(output).expanduser()
+    _check_arguments(quantize, io_type, calibration, calibration_samples, output)
+    if calibration_samples is None:
+        calibration_samples = DEFAULT_CALIBRATION_SAMPLES
+    needs_calibration = quantize in ("int8", "int16x8")
+    messages = []
+    if calibration is not None and not needs_calibration:
+        messages.append(_warn(f"calibration-{quantize}",
+                              f"--calibration is only used by int8 and int16x8; ignored for {quantize}"))
+    if quantize in TRAP_WARNINGS:
+        messages.append(_warn(quantize, TRAP_WARNINGS[quantize]))
+
+    loaded = load_model(model)
+    samples = None
+    if needs_calibration:
+        samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
+
+    from .._compat import tf, tool_versions
+
+    converter = _make_converter(tf(), loaded)
+    _configure(tf(), converter, quantize, io_type, sparse_weights=_pruned_for_latency(optimization))
+    conversion_started = time.perf_counter()
+    content = _run_converter(converter, samples, progress=progress)
+    conversion_time_s = time.perf_counter() - conversion_started
+
+    from ..models.tflite import describe_tflite, gzip_size
+
+    described = describe_tflite(content, where=f"converted {output.name}")
+    write_bytes_atomic(output, content)
+    versions = tool_versions()
+    if loaded.kind == "keras3":
+        from .._compat import keras3
+
+        versions.keras = keras3().__version__
+    card_path = output.with_suffix(".json")
+    result = ConvertResult(
+        output_path=str(output), model_card_path=str(card_path), source_model=loaded.source,
+        source_model_kind=loaded.kind,
+        source_sha256=_source_sha256(loaded.path), quantize=quantize,
+        io_type=io_type, model_size_bytes=len(content), model_size_gzip_bytes=gzip_size(content),
+        inputs=described["inputs"], outputs=described["outputs"],
+        op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"],
+        calibration_source=_describe_source(calibration) if needs_calibration else None,
+        calibration_samples=int(len(samples)) if samples is not None else None,
+        normalize=normalize if needs_calibration else None,
+        conversion_time_s=round(conversion_time_s, 4),
+        total_time_s=round(time.perf_counter() - started, 4), tool_versions=versions,
+        optimization=optimization, warnings=[m for m in messages if m],
+        created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    from ..records import to_dict
+
+    write_json_atomic(card_path, {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+    return result
+
+
+def _check_arguments(quantize, io_type, calibration, calibration_samples, output):
+    if quantize not in QUANTIZE_MODES:
+        raise UsageError(f"unknown --quantize {quantize!r}; choose one of {', '.join(QUANTIZE_MODES)}")
+    if io_type not in IO_TYPES:
+        raise UsageError(f"unknown --io-type {io_type!r}; choose one of {', '.join(IO_TYPES)}")
+    if io_type != "float32" and quantize != "int8":
+        raise UsageError(f"--io-type {io_type} needs --quantize int8 (a {quantize} model keeps "
+                         "float32 inputs and outputs)")
+    if quantize in ("int8", "int16x8") and calibration is None:
+        raise UsageError(f"--quantize {quantize} needs --calibration DATA: a few hundred "
+                         "representative input samples (.npz/.npy, image folder, module:function)")
+    if calibration_samples is not None and int(calibration_samples) < 1:
+        raise UsageError(f"--calibration-samples must be at least 1, got {calibration_samples}")
+    if output.suffix.lower() == ".json":
+        raise UsageError(f"output {output} ends in .json, which is where the model card goes",
+                         hint="name the output model.tflite")
+    if output.is_dir():
+        raise UsageError(f"output {output} is a folder; give a file name such as model.tflite")
+
+
+def _describe_source(calibration) -> str:
+    shape = getattr(calibration, "shape", None)
+    if shape is not None:  # an array passed from Python: its shape, not its values
+        return f"<in-memory array {tuple(int(d) for d in shape)}>"
+    return str(calibration)
+
+
+def _warn(key: str, message: str) -> str | None:
+    if key in _warned:
+        return message
+    _warned.add(key)
+    print(f"Warning: {message}", file=sys.stderr)
+    return message
+
+
+def _calibration_samples(loaded, calibration, limit, normalize):
+    from ..data import load_samples
+
+    shapes = loaded.input_shapes()
+    if len(shapes) != 1:
+        raise CalibrationError(f"the model has {len(shapes)} inputs; calibration supports "
+                               "single-input models")
+    try:
+        return load_samples(calibration, input_shape=shapes[0], limit=limit, normalize=normalize,
+                            what="calibration data")
+    except DataError as exc:
+        raise CalibrationError(exc.message, hint=exc.hint) from None
+
+
+def _make_converter(tf, loaded):
+    lite = tf.lite
+    try:
+        if loaded.kind == "saved_model":
+            return lite.TFLiteConverter.from_saved_model(str(loaded.path))
+        with _quiet_stdout():  # Keras 3 export prints its SavedModel signature to stdout
+            return lite.TFLiteConverter.from_keras_model(loaded.model)
+    except Exception as exc:
+        raise ConversionError(f"cannot prepare {loaded.source} for conversion: {useful_error(exc)}") from None
+
+
+def _pruned_for_latency(optimization: dict | None) -> bool:
+    """Whether the optimization record says the kernels were pruned for XNNPACK's sparse path."""
+    steps = (optimization or {}).get("steps", [])
+    return any(step.get("step") == "prune" and (step.get("params") or {}).get("for_latency")
+               for step in steps)
+
+
+def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):
+    lite = tf.lite
+    # XNNPACK's sparse inference reads only kernels stored sparse (with DENSIFY); a model pruned
+    # for latency but stored dense would run exactly as fast as its dense twin.
+    sparsity = [lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse_weights else []
+    if quantize == "none":
+        converter.optimizations = sparsity
+        return
+    converter.optimizations = [lite.Optimize.DEFAULT, *sparsity]
+    if quantize == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        converter.target_spec.supported_ops = [lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if io_type != "float32":
+            dtype = {"int8": tf.int8, "uint8": tf.uint8}[io_type]
+            converter.inference_input_type = dtype
+            converter.inference_output_type = dtype
+    elif quantize == "int16x8":
+        converter.target_spec.supported_ops = [
+            lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+
+
+def _run_converter(converter, samples, *, progress=None):
+    from .._progress import progress as progress_bar
+
+    failure = None
+    # The stderr capture goes outside the progress bar so the bar binds to the real terminal.
+    with _quiet_stdout(), _captured_native_stderr() as native_log, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bar_context = contextlib.nullcontext(None)
+        if samples is not None:
+            bar_context = progress_bar(length=len(samples), label="calibrating", enabled=progress)
+        with bar_context as bar:
+            if samples is not None:
+                def representative_dataset():
+                    for index in range(len(samples)):
+                        yield [samples[index:index + 1]]
+                        if bar is not None:
+                            bar.update(1)
+
+                converter.representative_dataset = representative_dataset
+            try:
+                return converter.convert()
+            except Exception as exc:
+                failure = exc
+    error_class = CalibrationError if samples is not None and "calibrat" in str(failure).lower() \
+        else ConversionError
+    raise error_class(f"TFLite conversion failed: {useful_error(failure, native_log.text())}",
+                      hint="rerun with --debug for the converter's full log")
+
+
+_NOISE = re.compile(r"^(loc\(|<unknown>|\s*note:|\s*$)")
+
+
+def useful_error(exc, log: str = "") -> str:
+    """The line of a converter failure a user can act on: the first MLIR ``error:`` message, else
+    the exception's last line. Converter errors carry pages of call-site locations."""
+    text = f"{exc}\n{log}"
+    for line in text.splitlines():
+        if "error:" in line and "failed while converting" not in line:
+            message = line.split("error:", 1)[1].strip()
+            if message:
+                return message[:400]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not _NOISE.match(line)]
+    return (lines[-1] if lines else type(exc).__name__)[:400]
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    if os.environ.get("MOBILEKIT_DEBUG") not in (None, "", "0"):
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+class _NativeLog:
+    def __init__(self):
+        self._text = ""
+
+    def text(self) -> str:
+        return self._text
+
+
+@contextlib.contextmanager
+def _captured_native_stderr():
+    """Hold the converter's C++ chatter (written straight to fd 2) and show it only with --debug;
+    Python-level stderr (progress bars, warnings) keeps going to the real stderr meanwhile."""
+    log = _NativeLog()
+    if os.environ.get("MOBILEKIT_DEBUG") not in (None, "", "0"):
+        yield log
+        return
+    try:
+        sys.stderr.flush()
+        saved_fd = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): leave it alone
+        yield log
+        return
+    python_stderr = sys.stderr
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        if getattr(python_stderr, "fileno", None) is not None and _fileno(python_stderr) == 2:
+            sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(saved_fd), "wb"), write_through=True)
+        try:
+            yield log
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            if sys.stderr is not python_stderr:
+                replacement = sys.stderr
+                sys.stderr = python_stderr
+                replacement.close()
+            sink.seek(0)
+            log._text = sink.read().decode("utf-8", "replace")
+
+
+def _fileno(stream):
+    try:
+        return stream.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _source_sha256(path):
+    return None if path is None else sha256_path(path)

@@ -1,0 +1,130 @@
+"""Weight clustering (TF-MOT): each kernel keeps only N distinct values, which compress well.
+``cluster`` wraps, ``strip_clustering`` unwraps."""
+from __future__ import annotations
+
+import time
+
+from ..errors import OptimizationArgumentError, OptimizationError
+from .training import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
+                       keras_kernel_stats, labelled, load_model, tfmot_internal)
+from .pruning import SPARSITY_TOLERANCE
+
+
+def check_cluster_args(clusters):
+    try:
+        value = int(clusters)
+    except (TypeError, ValueError):
+        raise OptimizationArgumentError(f"clusters must be a whole number >= 2, got {clusters!r}") from None
+    if value != clusters or value < 2:
+        raise OptimizationArgumentError(f"clusters must be a whole number >= 2 (values kept per kernel), "
+                                f"got {clusters}")
+
+
+def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bool = False,
+            min_sparsity: float | None = None, settings: FitSettings | None = None):
+    """Cluster each kernel's weights into ``clusters`` values while fine-tuning.
+
+    With ``preserve_sparsity`` the zeros of an earlier pruning stay zeros (sparsity-preserving
+    clustering); ``min_sparsity`` then is verified on every clustered kernel. Pruning wrappers on
+    the input are stripped first. Returns ``(wrapped model, StepRecord)``.
+    """
+    check_cluster_args(clusters)
+    settings = settings or FitSettings()
+    started = time.perf_counter()
+    model, notes = load_model(model)
+    from .stripping import has_wrappers, strip_wrappers
+
+    if has_wrappers(model, "prune"):
+        model = strip_wrappers(model)
+        notes.append("pruning wrappers stripped before clustering")
+    x_train, y_train = train = labelled(train, what="training", input_shape=model.input_shape)
+    classes = check_fits(model, x_train, y_train, what="training")
+    if val is not None:
+        val = labelled(val, what="validation", input_shape=model.input_shape)
+        check_fits(model, *val, what="validation", classes=classes)
+
+    from .._compat import keras, tfmot
+
+    k, clustering = keras(), tfmot().clustering.keras
+    registry = tfmot_internal("clustering.keras.clustering_registry").ClusteringRegistry
+    base = copy_model(model)
+    targets = []
+    for layer in base.layers:
+        if not registry.supports(layer) or not registry._weight_names(layer):
+            continue
+        stats = keras_kernel_stats(layer)
+        if stats is None or _size(stats.shape) < clusters:
+            continue
+        targets.append(layer.name)
+    if not targets:
+        raise OptimizationError(f"model {model.name} has no kernel with at least {clusters} weights "
+                                "that TF-MOT can cluster (Conv, Dense...)")
+
+    def wrap(layer):
+        if layer.name in targets:
+            return clustering.cluster_weights(
+                layer, number_of_clusters=int(clusters),
+                cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS,
+                preserve_sparsity=bool(preserve_sparsity))
+        return layer
+
+    try:
+        wrapped = k.models.clone_model(base, clone_function=wrap)
+    except ValueError as exc:
+        raise OptimizationError(f"clustering failed: {str(exc).splitlines()[0][:200]}") from exc
+    epochs_run, logs = fit(wrapped, train, val, settings, step="cluster")
+    record = StepRecord(
+        step="cluster",
+        params={"clusters": int(clusters), "preserve_sparsity": bool(preserve_sparsity),
+                "layers": targets},
+        wall_time_s=0.0, epochs_run=epochs_run, val_accuracy=accuracy(wrapped, val),
+        train_loss=logs.get("loss"), notes=notes)
+    stripped = strip_clustering(wrapped)
+    record.kernels = [keras_kernel_stats(stripped.get_layer(name)) for name in targets]
+    verify_clusters(record.kernels, int(clusters), record.checks, where="model",
+                    zero_extra=bool(preserve_sparsity), per_channel=False)
+    if preserve_sparsity and min_sparsity:
+        short = [kernel for kernel in record.kernels
+                 if kernel.sparsity < min_sparsity - SPARSITY_TOLERANCE]
+        if short:
+            raise OptimizationError(f"sparsity-preserving clustering lost zeros: kernel "
+                                    f"{short[0].layer} has {short[0].sparsity:.1%} zeros, below "
+                                    f"{min_sparsity:.0%}")
+        record.checks.append(f"model: sparsity kept >= {min_sparsity - SPARSITY_TOLERANCE:.0%} in "
+                             f"all {len(record.kernels)} clustered kernels")
+    record.wall_time_s = round(time.perf_counter() - started, 3)
+    return wrapped, record
+
+
+def strip_clustering(model):
+    """The model without clustering wrappers (kernels keep their clustered values)."""
+    from .._compat import tfmot
+
+    return tfmot().clustering.keras.strip_clustering(model)
+
+
+def verify_clusters(kernels, clusters, checks, *, where, zero_extra, per_channel):
+    """Each kernel holds at most ``clusters`` distinct values (+1 for the kept zeros).
+
+    ``per_channel`` counts per output channel: int8 kernels quantized per channel map one float
+    centroid to a different integer in each channel.
+    """
+    limit = clusters + (1 if zero_extra else 0)
+    field = "max_unique_per_channel" if per_channel else "unique_values"
+    over = [kernel for kernel in kernels if getattr(kernel, field) > limit]
+    if over:
+        worst = max(over, key=lambda kernel: getattr(kernel, field))
+        raise OptimizationError(
+            f"clustering verification failed in the {where}: kernel {worst.layer} has "
+            f"{getattr(worst, field)} distinct values{' in one channel' if per_channel else ''}, "
+            f"more than {limit}")
+    checks.append(f"{where}: all {len(kernels)} clustered kernels hold <= {limit} distinct values"
+                  f"{' per output channel' if per_channel else ''} (most "
+                  f"{max(getattr(kernel, field) for kernel in kernels)})")
+
+
+def _size(shape) -> int:
+    size = 1
+    for dim in shape:
+        size *= int(dim)
+    return size

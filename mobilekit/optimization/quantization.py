@@ -1,0 +1,174 @@
+"""Quantization-aware training (TF-MOT): plain, or preserving the zeros and/or clusters of earlier
+steps through ``tfmot.experimental.combine``'s schemes. The result converts to int8 only."""
+from __future__ import annotations
+
+import time
+
+from ..errors import OptimizationArgumentError, OptimizationError
+from .training import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
+                       keras_kernel_stats, kernel_layers, labelled, load_model, tfmot_internal,
+                       unwrapped_name)
+
+PRESERVE = (None, "prune", "cluster", "prune+cluster")
+
+# Quantization modes a QAT model can be converted with. QAT trains int8 ranges into the model;
+# TFLite cannot honour anything else (see check_quantize_after_qat).
+QAT_QUANTIZE = ("int8",)
+
+
+def check_quantize_after_qat(quantize: str | None):
+    """Refuse conversion modes that cannot follow QAT, with the reason (before any training)."""
+    if quantize in (None, "int8"):
+        return
+    if quantize == "int16x8":
+        raise OptimizationArgumentError(
+            "int16x8 after QAT is not possible: QAT trains 8-bit fake-quantization into the model, "
+            "and TFLite then fails with \"Quantization to 16x8-bit not yet supported for op: "
+            "'DEQUANTIZE'\"; use --quantize int8 with --qat, or drop --qat for int16x8")
+    if quantize in ("float16", "fp16", "dynamic"):
+        raise OptimizationArgumentError(
+            f"{quantize} after QAT would silently give int8 weights (the QAT model's fake-quant "
+            f"nodes make the converter quantize to int8), not {quantize}; use --quantize int8 with "
+            f"--qat, or drop --qat for {quantize}")
+    if quantize in ("none", "float32"):
+        raise OptimizationArgumentError(
+            "a float32 model after QAT keeps the fake-quantization ops and gains nothing; use "
+            "--quantize int8 with --qat, or drop --qat")
+    raise OptimizationArgumentError(f"unknown quantize mode {quantize!r} after QAT; use int8")
+
+
+def unsupported_layers(model) -> list[str]:
+    """'name (Class)' of each layer TF-MOT's default 8-bit scheme cannot quantize."""
+    registry = tfmot_internal(
+        "quantization.keras.default_8bit.default_8bit_quantize_registry").Default8BitQuantizeRegistry()
+    found = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer" or registry.supports(layer) or _folded_batch_norm(layer):
+            continue
+        found.append(f"{layer.name} ({kind})")
+    return found
+
+
+def _folded_batch_norm(layer) -> bool:
+    # Conv/Dense + BatchNormalization are folded by quantize_apply's layout transforms.
+    if type(layer).__name__ != "BatchNormalization":
+        return False
+    producers = [node.inbound_layers for node in layer._inbound_nodes]
+    flat = [item for producer in producers
+            for item in (producer if isinstance(producer, list) else [producer])]
+    # A layer reused by cloned models (pruning/clustering wrappers and their stripping) has one
+    # inbound node per model: every producer must be a foldable layer.
+    return bool(flat) and all(type(getattr(producer, "layer", producer)).__name__ in
+                              ("Conv2D", "DepthwiseConv2D", "Dense") for producer in flat)
+
+
+def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported: bool = False,
+        sparsity: float | None = None, structure: str | None = None,
+        pruned_layers: list | None = None, clusters: int | None = None,
+        clustered_layers: list | None = None, settings: FitSettings | None = None):
+    """Quantization-aware fine-tuning; returns ``(quantize-wrapped model, StepRecord)``.
+
+    ``preserve``: None (plain QAT), "prune" (PQAT), "cluster" (CQAT) or "prune+cluster" (PCQAT);
+    ``sparsity``, ``structure``, ``pruned_layers``, ``clusters`` and ``clustered_layers`` describe
+    the earlier steps, verified again afterwards. Layers TF-MOT cannot
+    quantize raise an error naming them unless ``skip_unsupported``, which annotates only the
+    supported layers (the others stay float and the converter adds quantize/dequantize around them).
+    """
+    if preserve not in PRESERVE:
+        raise OptimizationError(f"qat preserve must be one of prune, cluster, prune+cluster or none, "
+                                f"got {preserve!r}")
+    settings = settings or FitSettings()
+    started = time.perf_counter()
+    model, notes = load_model(model)
+    from .stripping import has_wrappers, strip_wrappers
+
+    if has_wrappers(model, "quantize"):
+        raise OptimizationError(f"model {model.name} is already quantization-aware; run QAT once")
+    if has_wrappers(model, "prune") or has_wrappers(model, "cluster"):
+        model = strip_wrappers(model)
+        notes.append("pruning/clustering wrappers stripped before QAT (their kernels are kept)")
+    x_train, y_train = train = labelled(train, what="training", input_shape=model.input_shape)
+    classes = check_fits(model, x_train, y_train, what="training")
+    if val is not None:
+        val = labelled(val, what="validation", input_shape=model.input_shape)
+        check_fits(model, *val, what="validation", classes=classes)
+
+    unsupported = unsupported_layers(model)
+    if unsupported and not skip_unsupported:
+        raise OptimizationError(
+            f"QAT cannot quantize layer(s) {', '.join(unsupported)}: TF-MOT has no 8-bit scheme for "
+            "them; pass --qat-skip-unsupported (skip_unsupported=True) to quantize only the "
+            "supported layers, or remove those layers (e.g. do Rescaling in preprocessing)")
+
+    from .._compat import keras, tfmot
+
+    k, api = keras(), tfmot()
+    quantization = api.quantization.keras
+    base = copy_model(model)
+    skipped = {name.split(" (")[0] for name in unsupported}
+    if skipped:
+        def annotate(layer):
+            if layer.name in skipped:
+                return layer
+            return quantization.quantize_annotate_layer(layer)
+
+        annotated = k.models.clone_model(base, clone_function=annotate)
+        notes.append(f"left in float (not quantized): {', '.join(unsupported)}")
+    else:
+        annotated = quantization.quantize_annotate_model(base)
+    scheme = _scheme(api, preserve)
+    try:
+        with quantization.quantize_scope():
+            quantized = quantization.quantize_apply(annotated, scheme) if scheme is not None \
+                else quantization.quantize_apply(annotated)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise OptimizationError(f"QAT could not wrap the model: {str(exc).splitlines()[0][:240]}"
+                                + ("" if skip_unsupported else
+                                   "; --qat-skip-unsupported quantizes only the supported layers")
+                                ) from exc
+    epochs_run, logs = fit(quantized, train, val, settings, step="qat")
+    record = StepRecord(
+        step="qat",
+        params={"preserve": preserve, "scheme": type(scheme).__name__ if scheme else
+                "Default8BitQuantizeScheme", "skip_unsupported": bool(skip_unsupported),
+                "skipped_layers": unsupported},
+        wall_time_s=0.0, epochs_run=epochs_run, val_accuracy=accuracy(quantized, val),
+        train_loss=logs.get("loss"), notes=notes)
+    record.kernels = [stats for stats in (keras_kernel_stats(layer)
+                                          for layer in kernel_layers(quantized)) if stats]
+    _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters,
+                      clustered_layers, quantized)
+    record.wall_time_s = round(time.perf_counter() - started, 3)
+    return quantized, record
+
+
+def _scheme(api, preserve):
+    combine = api.experimental.combine
+    if preserve == "prune":
+        return combine.Default8BitPrunePreserveQuantizeScheme()
+    if preserve == "cluster":
+        return combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False)
+    if preserve == "prune+cluster":
+        return combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True)
+    return None
+
+
+def _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters,
+                      clustered_layers, quantized):
+    """After PQAT/CQAT the kernels must still hold the earlier steps' zeros and clusters."""
+    from .clustering import verify_clusters
+    from .pruning import verify_sparsity
+
+    if preserve in ("cluster", "prune+cluster") and clusters and clustered_layers:
+        # CQAT writes the clustered kernel back into the layer's variable, but re-clusters
+        # Conv2D kernels per output channel (as they are quantized): count per channel.
+        clustered = [kernel for kernel in record.kernels if kernel.layer in set(clustered_layers)]
+        verify_clusters(clustered, int(clusters), record.checks, where="model",
+                        zero_extra=preserve == "prune+cluster", per_channel=True)
+    if preserve in ("prune", "prune+cluster") and pruned_layers:
+        pruned = [kernel for kernel in record.kernels if kernel.layer in set(pruned_layers)]
+        verify_sparsity(pruned, sparsity, structure, record.checks, where="model",
+                        hint="the prune-preserving scheme lost zeros")
+    names = [unwrapped_name(layer) for layer in kernel_layers(quantized)]
+    record.checks.append(f"model: {len(names)} kernel layers quantization-aware")

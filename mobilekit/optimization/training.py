@@ -1,0 +1,435 @@
+"""What every optimization step shares: model loading, labelled data checks, loss inference,
+fine-tuning with per-epoch progress and early stopping, and the kernel measurements steps verify."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, ModelError, OptimizationArgumentError, OptimizationError
+
+# Layers whose weights TFLite stores as a "kernel" that pruning and clustering act on.
+KERNEL_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D",
+                 "SeparableConv2D", "Dense")
+
+
+@dataclasses.dataclass
+class FitSettings:
+    """How each step fine-tunes on the user's labelled data."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    loss: object = None  # None: inferred for classification
+    metrics: list | None = None  # None: accuracy matching the loss
+    early_stopping_patience: int = 2  # epochs without val improvement; 0 turns it off
+    verbose: int = 1  # 0 silent, 1 one line per epoch on stderr
+    seed: int | None = 0
+
+    def __post_init__(self):
+        if int(self.epochs) < 1:
+            raise OptimizationArgumentError(f"epochs must be at least 1, got {self.epochs}")
+        if int(self.batch_size) < 1:
+            raise OptimizationArgumentError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not float(self.learning_rate) > 0:
+            raise OptimizationArgumentError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+@dataclasses.dataclass
+class KernelStats:
+    """One kernel as measured after a step (or read back from a .tflite)."""
+
+    layer: str
+    shape: list
+    sparsity: float  # fraction of exact zeros
+    unique_values: int  # distinct stored values in the whole kernel
+    max_unique_per_channel: int  # distinct values in the worst output channel
+    pattern_2_4: bool  # every 4 consecutive input-channel values hold at least 2 zeros
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """What one step did, how long it took, and what was checked afterwards."""
+
+    step: str  # distill | prune | cluster | qat | strip
+    params: dict
+    wall_time_s: float
+    epochs_run: int = 0
+    val_accuracy: float | None = None
+    train_loss: float | None = None
+    kernels: list = dataclasses.field(default_factory=list)  # KernelStats of the layers it touched
+    checks: list = dataclasses.field(default_factory=list)  # human-readable verified claims
+    notes: list = dataclasses.field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------- models
+
+def load_model(model, *, what: str = "model"):
+    """A tf_keras model from a tf_keras/Keras 3 model object or a .keras/.h5/SavedModel path.
+
+    Returns ``(model, notes)``; Keras 3 models are rebuilt in tf_keras (see ``_keras3``).
+    """
+    from .._compat import keras
+
+    k = keras()
+    if isinstance(model, k.Model):
+        return model, []
+    if isinstance(model, (str, Path)):
+        path = Path(model)
+        if not path.exists():
+            raise ModelError(f"{what} not found: {path}")
+        if _saved_by_keras3(path):
+            from .._compat import keras3
+
+            k3 = keras3()
+            if k3 is None:
+                raise ModelError(f"{what} {path} was saved by Keras 3, which is not installed "
+                                 "(pip install keras>=3)")
+            try:
+                loaded = k3.models.load_model(path, compile=False)
+            except Exception as exc:
+                raise ModelError(f"cannot load Keras 3 {what} {path}: {_one_line(exc)}") from exc
+            from ..models._keras3 import rebuild_in_tf_keras
+
+            return rebuild_in_tf_keras(loaded, what=f"{what} {path.name}")
+        try:
+            loaded = k.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise ModelError(f"cannot load {what} {path}: {_one_line(exc)} (expected a tf_keras "
+                             ".keras/.h5 file or a SavedModel folder)") from exc
+        return loaded, []
+    k3 = _keras3_if_loaded()
+    if k3 is not None and isinstance(model, k3.Model):
+        from ..models._keras3 import rebuild_in_tf_keras
+
+        return rebuild_in_tf_keras(model, what=what)
+    raise ModelError(f"{what} must be a Keras model or a path to one, got {type(model).__name__}")
+
+
+def _keras3_if_loaded():
+    # Only look at Keras 3 when the caller already imported it: importing it costs seconds.
+    if "keras" not in sys.modules:
+        return None
+    from .._compat import keras3
+
+    return keras3()
+
+
+def _saved_by_keras3(path: Path) -> bool:
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        return False
+    import json
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+    except (KeyError, ValueError, OSError):
+        return False
+    return str(metadata.get("keras_version", "")).startswith("3")
+
+
+def copy_model(model):
+    """A fresh copy of ``model`` with the same weights (steps never modify the caller's model)."""
+    from .._compat import keras
+
+    k = keras()
+    copy = k.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def tfmot_internal(name: str):
+    """A TF-MOT module not exported publicly (registries, wrapper classes), e.g. 'sparsity.keras.prune_registry'."""
+    import importlib
+
+    from .._compat import tfmot
+
+    tfmot()
+    return importlib.import_module(f"tensorflow_model_optimization.python.core.{name}")
+
+
+def output_units(model) -> int:
+    shape = model.output_shape
+    if isinstance(shape, list):
+        raise OptimizationError(f"model {model.name} has {len(shape)} outputs; fine-tuning supports "
+                                "single-output classifiers (pass loss= for anything else)")
+    return int(shape[-1])
+
+
+def kernel_layers(model):
+    """Layers of ``model`` (unwrapped) that own a kernel, in model order."""
+    found = []
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)  # pruning/cluster/quantize wrappers hold `layer`
+        if type(inner).__name__ in KERNEL_LAYERS:
+            found.append(layer)
+    return found
+
+
+def kernel_of(layer):
+    """The kernel array of a (possibly wrapped) layer, with wrappers' masks/clusters applied."""
+    inner = getattr(layer, "layer", layer)
+    name = "depthwise_kernel" if type(inner).__name__ == "DepthwiseConv2D" else "kernel"
+    variable = getattr(inner, name, None)
+    if variable is None:
+        return None
+    try:
+        return np.asarray(variable.numpy())
+    except (AttributeError, NotImplementedError, TypeError):
+        # QAT wrappers swap the attribute for a fake-quantized tensor; the variable is still owned.
+        for weight in layer.weights:
+            if weight.name.rsplit("/", 1)[-1].split(":")[0] == name:
+                return np.asarray(weight.numpy())
+    return None
+
+
+def unwrapped_name(layer) -> str:
+    return getattr(layer, "layer", layer).name
+
+
+# ------------------------------------------------------------------------------------------- data
+
+def labelled(data, *, what: str, input_shape=None):
+    """(x, y) from a path (via ``mobilekit.data.load_labelled``), an (x, y) pair or a dict."""
+    if data is None:
+        raise DataError(f"{what} data is required")
+    if isinstance(data, (str, Path)):
+        from ..data import load_labelled
+
+        x, y = load_labelled(data, input_shape=input_shape)
+    elif isinstance(data, dict):
+        if "y" not in data:
+            raise DataError(f"{what} data has no labels: give a 'y' array beside 'x'")
+        x, y = data.get("x"), data["y"]
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    elif isinstance(data, np.ndarray):
+        raise DataError(f"{what} data has no labels: pass (x, y) or an .npz with x and y, "
+                        "or an image folder with one subfolder per class")
+    else:
+        raise DataError(f"{what} data must be a path, an (x, y) pair or a dict, "
+                        f"got {type(data).__name__}")
+    if x is None or y is None:
+        raise DataError(f"{what} data has no labels: pass (x, y) or an .npz with x and y")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise DataError(f"{what} data has {len(x)} samples but {len(y)} labels")
+    if len(x) == 0:
+        raise DataError(f"{what} data is empty")
+    return x, y
+
+
+def check_fits(model, x, y, *, what: str, classes: set | None = None):
+    """Refuse data that does not match the model's input or whose labels the model cannot output."""
+    expected = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if expected is not None and tuple(x.shape[1:]) != expected:
+        raise DataError(f"{what} samples have shape {tuple(x.shape[1:])} but the model expects "
+                        f"{expected}")
+    units = output_units(model)
+    label_set = label_classes(y, units)
+    if label_set is not None:
+        top = max(label_set)
+        if min(label_set) < 0 or (units > 1 and top >= units):
+            raise DataError(f"{what} labels run from {min(label_set)} to {top} but the model has "
+                            f"{units} outputs (classes 0..{units - 1})")
+        if classes is not None and not label_set <= classes:
+            extra = sorted(label_set - classes)
+            raise DataError(f"{what} data has classes {extra[:10]} that the training data does not "
+                            "have: use a validation set drawn from the same classes")
+    return label_set
+
+
+def label_classes(y, units: int):
+    """The set of class ids in ``y`` (sparse or one-hot), or None for non-class targets."""
+    if is_one_hot(y, units):
+        return set(np.unique(np.argmax(y.reshape(len(y), -1), axis=-1)).tolist())
+    flat = y.reshape(len(y), -1)
+    if flat.shape[1] != 1:
+        return None
+    values = flat[:, 0]
+    if values.dtype.kind == "f" and not np.all(np.equal(np.mod(values, 1), 0)):
+        return None
+    return set(np.unique(values.astype(np.int64)).tolist())
+
+
+def is_one_hot(y, units: int) -> bool:
+    return y.ndim == 2 and units > 1 and y.shape[1] == units
+
+
+def infer_loss(model, y, settings: FitSettings):
+    """(loss, metrics) for a classifier: sparse vs one-hot labels, softmax vs logits outputs."""
+    from .._compat import keras
+
+    k = keras()
+    if settings.loss is not None:
+        return settings.loss, settings.metrics if settings.metrics is not None else []
+    units = output_units(model)
+    activation = _output_activation(model)
+    from_logits = activation not in ("softmax", "sigmoid")
+    if units == 1:
+        return (k.losses.BinaryCrossentropy(from_logits=activation != "sigmoid"),
+                settings.metrics if settings.metrics is not None
+                else [k.metrics.BinaryAccuracy(name="accuracy",
+                                               threshold=0.5 if activation == "sigmoid" else 0.0)])
+    if is_one_hot(y, units):
+        return (k.losses.CategoricalCrossentropy(from_logits=from_logits),
+                settings.metrics if settings.metrics is not None
+                else [k.metrics.CategoricalAccuracy(name="accuracy")])
+    return (k.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+            settings.metrics if settings.metrics is not None
+            else [k.metrics.SparseCategoricalAccuracy(name="accuracy")])
+
+
+def _output_activation(model) -> str:
+    """'softmax', 'sigmoid' or 'linear' for the layer producing the model's output."""
+    layer = model.layers[-1]
+    inner = getattr(layer, "layer", layer)
+    if type(inner).__name__ == "Softmax":
+        return "softmax"
+    activation = getattr(inner, "activation", None)
+    # QAT wraps activations (QuantizeAwareActivation keeps the original in .activation).
+    activation = getattr(activation, "activation", activation)
+    name = getattr(activation, "__name__", str(activation) if activation is not None else "linear")
+    return name if name in ("softmax", "sigmoid") else "linear"
+
+
+def outputs_are_probabilities(model) -> bool:
+    return _output_activation(model) in ("softmax", "sigmoid")
+
+
+# ------------------------------------------------------------------------------------ fine-tuning
+
+def epoch_line_callback(step: str, epochs: int, stream=None):
+    """A Keras callback printing one line per epoch to stderr (stdout stays for results)."""
+    from .._compat import keras
+
+    class EpochLine(keras().callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = " ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items()
+                             if isinstance(value, (int, float, np.floating)))
+            elapsed = time.perf_counter() - self._started
+            print(f"[{step}] epoch {epoch + 1}/{epochs}: {shown} ({elapsed:.1f} s)",
+                  file=stream or sys.stderr, flush=True)
+
+    return EpochLine()
+
+
+def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), loss=None,
+        metrics=None, start_early_stopping_at_epoch: int = 0, compile_model: bool = True):
+    """Compile (Adam at the given learning rate) and fine-tune; returns (epochs_run, last_logs)."""
+    from .._compat import keras
+
+    k = keras()
+    x_train, y_train = train
+    if compile_model:
+        if loss is None:
+            loss, metrics = infer_loss(model, y_train, settings)
+        model.compile(optimizer=k.optimizers.Adam(settings.learning_rate), loss=loss,
+                      metrics=metrics)
+    callbacks = list(callbacks)
+    if val is not None and settings.early_stopping_patience > 0:
+        monitor = "val_accuracy" if _names_accuracy(metrics) else "val_loss"
+        callbacks.append(k.callbacks.EarlyStopping(
+            monitor=monitor, mode="max" if monitor == "val_accuracy" else "min",
+            patience=settings.early_stopping_patience, restore_best_weights=True,
+            start_from_epoch=start_early_stopping_at_epoch))
+    if settings.verbose:
+        callbacks.append(epoch_line_callback(step, settings.epochs))
+    if settings.seed is not None:
+        k.utils.set_random_seed(settings.seed)
+    try:
+        history = model.fit(x_train, y_train, validation_data=val, epochs=settings.epochs,
+                            batch_size=settings.batch_size, callbacks=callbacks, verbose=0,
+                            shuffle=True)
+    except (ValueError, TypeError) as exc:
+        raise OptimizationError(f"{step}: fine-tuning failed: {_one_line(exc)}") from exc
+    epochs_run = len(history.history.get("loss", []))
+    last = {key: float(values[-1]) for key, values in history.history.items() if values}
+    return epochs_run, last
+
+
+def _names_accuracy(metrics) -> bool:
+    return any("accuracy" in (metric if isinstance(metric, str) else getattr(metric, "name", ""))
+               for metric in metrics or [])
+
+
+def accuracy(model, data, *, batch_size: int = 256) -> float | None:
+    """Top-1 accuracy of a classifier on (x, y) (sparse or one-hot labels), or None without data."""
+    if data is None:
+        return None
+    x, y = data
+    outputs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    units = outputs.shape[-1] if outputs.ndim > 1 else 1
+    if units == 1:
+        threshold = 0.5 if outputs_are_probabilities(model) else 0.0
+        predicted = (outputs.reshape(-1) > threshold).astype(np.int64)
+        return float(np.mean(predicted == y.reshape(-1).astype(np.int64)))
+    predicted = np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
+    truth = np.argmax(y, axis=-1) if is_one_hot(y, units) else y.reshape(-1).astype(np.int64)
+    return float(np.mean(predicted == truth))
+
+
+# ---------------------------------------------------------------------------------- measurements
+
+def measure_kernel(name: str, kernel: np.ndarray, *, in_axis: int, out_axis: int) -> KernelStats:
+    """Sparsity, distinct values and the 2:4 pattern of one kernel.
+
+    ``in_axis`` is the input-channel axis (where 2:4 groups run, as TFLite lays them out) and
+    ``out_axis`` the output-channel axis (per-channel quantization makes values differ per channel).
+    """
+    kernel = np.asarray(kernel)
+    size = kernel.size
+    zeros = int(size - np.count_nonzero(kernel))
+    per_channel = np.moveaxis(kernel, out_axis, 0).reshape(kernel.shape[out_axis], -1)
+    max_unique = max(len(np.unique(row)) for row in per_channel) if per_channel.size else 0
+    return KernelStats(layer=name, shape=[int(d) for d in kernel.shape],
+                       sparsity=round(zeros / size, 6) if size else 0.0,
+                       unique_values=int(len(np.unique(kernel))),
+                       max_unique_per_channel=int(max_unique),
+                       pattern_2_4=has_2_4_pattern(kernel, in_axis=in_axis))
+
+
+def has_2_4_pattern(kernel: np.ndarray, *, in_axis: int) -> bool:
+    """True when every run of 4 consecutive input-channel values has at least 2 zeros.
+
+    A trailing group shorter than 4 (input channels not a multiple of 4) must keep at most 2
+    non-zeros, as TF-MOT pads such groups with zeros before choosing the 2 it keeps.
+    """
+    moved = np.moveaxis(np.asarray(kernel), in_axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    channels = rows.shape[1]
+    pad = (-channels) % 4
+    if pad:
+        rows = np.concatenate([rows, np.zeros((rows.shape[0], pad), rows.dtype)], axis=1)
+    groups = rows.reshape(rows.shape[0], -1, 4)
+    return bool(np.all(np.count_nonzero(groups, axis=-1) <= 2))
+
+
+def keras_kernel_stats(layer) -> KernelStats | None:
+    """Measure the kernel of a Keras layer (Keras layout: input channels at -2, outputs at -1)."""
+    kernel = kernel_of(layer)
+    if kernel is None:
+        return None
+    inner = getattr(layer, "layer", layer)
+    if type(inner).__name__ == "DepthwiseConv2D":
+        # (kh, kw, channels, multiplier): channels are both input and output.
+        return measure_kernel(unwrapped_name(layer), kernel, in_axis=2, out_axis=2)
+    if type(inner).__name__ == "Conv2DTranspose":
+        return measure_kernel(unwrapped_name(layer), kernel, in_axis=-1, out_axis=-2)
+    return measure_kernel(unwrapped_name(layer), kernel, in_axis=-2, out_axis=-1)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        # TensorFlow puts a traceback first and the actual message last.
+        lines = lines[-1:]
+    return lines[0][:300] if lines else type(exc).__name__

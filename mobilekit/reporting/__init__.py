@@ -1,0 +1,75 @@
+"""Reports from bench results: HTML (one self-contained file), Markdown with PNGs, or CSV.
+
+``report(results, output)`` reads result files, folders, bench summaries or sweep records and writes
+tables of every configuration plus latency plots and, for several models, a Pareto chart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ReportError, UsageError
+
+FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".csv": "csv"}
+
+
+@dataclass
+class ReportRecord:
+    output: str
+    format: str
+    runs: int
+    failed_runs: int
+    models: list[str]
+    images: list[str] = field(default_factory=list)
+    pareto_front: list[str] = field(default_factory=list)
+    output_size_bytes: int = 0
+
+
+def report_format(output) -> str:
+    suffix = Path(output).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"cannot tell the report format from {str(output)!r}",
+                          hint="name the output .html, .md or .csv")
+    return FORMATS[suffix]
+
+
+def report(results, output, *, title: str | None = None) -> ReportRecord:
+    """Write a report of the bench results in ``results`` (paths) to ``output`` (.html/.md/.csv)."""
+    from .runs import collect_runs
+
+    report_format(output)  # before reading anything: a bad name should fail fast
+    runs = collect_runs(results)
+    return render_runs(runs, output, title=title)
+
+
+def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
+    """Write a report of already-labelled ReportRuns (the sweep calls this with its accuracies)."""
+    from . import render
+
+    output = Path(output)
+    fmt = report_format(output)
+    if not runs:
+        raise ReportError("no bench results to report")
+    if output.exists() and output.is_dir():
+        raise UsageError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
+    title = title or "mobilekit benchmark report"
+    images: list[str] = []
+    if fmt == "csv":
+        render.render_csv(runs, output)
+    else:
+        figures = render.build_figures(runs)
+        if fmt == "html":
+            render.render_html(runs, output, title=title, figures=figures)
+            images = [slug for slug, _caption, _png in figures]
+        else:
+            images = [str(path) for path in render.render_markdown(runs, output, title=title,
+                                                                    figures=figures)]
+    points, _basis = render.pareto_points(runs)
+    return ReportRecord(output=str(output), format=fmt, runs=len(runs),
+                        failed_runs=sum(1 for run in runs if not run.ok),
+                        models=sorted({run.model_name for run in runs}), images=images,
+                        pareto_front=[p.name for p in points if p.on_front],
+                        output_size_bytes=output.stat().st_size)
+
+
+__all__ = ["report", "render_runs", "ReportRecord", "report_format"]

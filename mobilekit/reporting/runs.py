@@ -1,0 +1,251 @@
+"""Finding bench results on disk and giving each one the labels a report needs (model, configuration).
+
+Accepts result files, folders holding them (searched recursively), bench ``summary.json`` files
+and sweep records, so a person can point `mobilekit report` at whatever a bench or sweep left.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..results import protocol, stats
+from ..results.protocol import BenchResult
+from ..errors import ReportError, UsageError
+
+# A sweep record names itself with this, so a folder scan can tell it from other JSON.
+SWEEP_RECORD_KIND = "mobilekit.sweep"
+
+
+@dataclass
+class ReportRun:
+    """One bench result with what a report shows beside it."""
+
+    result: BenchResult
+    model_name: str
+    path: Path | None = None
+    accuracy_top1: float | None = None
+    variant: str | None = None
+    description: str | None = None  # a sweep variant's description, shown beside its name
+    _latency: dict | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.result.status == "ok" and bool(self.result.timing.samples_ns)
+
+    @property
+    def target(self) -> str:
+        device = self.result.device
+        if self.result.runner.kind == "host":
+            return "host"
+        return device.serial or device.model or self.result.runner.kind
+
+    @property
+    def threads(self) -> int:
+        return self.result.delegate.threads
+
+    @property
+    def delegate(self) -> str:
+        return self.result.delegate.requested
+
+    @property
+    def config_label(self) -> str:
+        return f"{self.model_name} | {self.target} | {self.delegate} | {self.threads} thread" + \
+            ("" if self.threads == 1 else "s")
+
+    @property
+    def config_key(self) -> tuple:
+        return (self.result.model.sha256, self.model_name, self.target, self.delegate, self.threads)
+
+    @property
+    def model_size_bytes(self) -> int | None:
+        return self.result.model.size_bytes
+
+    @property
+    def latency(self) -> dict | None:
+        """``latency_summary_ms`` of the timed samples (None for a failed run)."""
+        if self._latency is None and self.ok:
+            self._latency = stats.latency_summary_ms(self.result.timing.samples_ns)
+        return self._latency
+
+
+def collect_runs(paths) -> list[ReportRun]:
+    """Every bench result under ``paths`` (files or folders), each once, in a stable order."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise UsageError("no results given", hint="pass bench result files or the folders a bench "
+                          "or sweep wrote, e.g. `mobilekit report bench_out/ -o report.html`")
+    found: dict[Path, ReportRun] = {}
+    for path in paths:
+        if not path.exists():
+            raise ReportError(f"{path}: no such file or folder", hint="pass bench result files or folders")
+        if path.is_dir():
+            _collect_folder(path, found)
+        else:
+            _collect_file(path, found, explicit=True)
+    if not found:
+        where = ", ".join(str(p) for p in paths)
+        raise ReportError(f"no bench results found in {where}",
+                          hint="run `mobilekit bench MODEL.tflite -o DIR` first and pass DIR")
+    return sorted(found.values(), key=lambda run: (run.model_name, run.target, run.delegate,
+                                                   run.threads, run.result.run_id))
+
+
+def _collect_folder(folder: Path, found: dict) -> None:
+    files = sorted(p for p in folder.rglob("*.json") if not p.name.startswith("."))
+    # Records that annotate results first (a sweep's variant names over a bench summary's file
+    # names over guesses), since the first label given to a result is the one kept.
+    kinds = {path: _sniff(path) for path in files}
+    for wanted in ("sweep", "summary", "result"):
+        for path in files:
+            if kinds[path] == wanted:
+                _collect_file(path, found, explicit=False)
+
+
+def _sniff(path: Path) -> str | None:
+    """What a JSON file is, from its top-level keys; None for files a report ignores."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        # A broken result file must not be skipped silently: let loading say what is wrong.
+        return "result" if path.name == "result.json" else None
+    return _kind_of(data)
+
+
+def _kind_of(data) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    if data.get("record") == SWEEP_RECORD_KIND:
+        return "sweep"
+    if "timing" in data and "runner" in data and "run_id" in data:
+        return "result"
+    if "schema_version" in data and "run_id" in data and "status" in data:
+        return "result"  # something result-like that validation will explain
+    if isinstance(data.get("runs"), list) and any(isinstance(run, dict) and ("result_path" in run or
+                                                                              "result" in run)
+                                                  for run in data["runs"]):
+        return "summary"
+    return None
+
+
+def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
+    data = protocol.read_json(path, kind="result")
+    kind = _kind_of(data)
+    if kind == "sweep":
+        variants = data.get("variants")
+        if not isinstance(variants, list) or not all(
+                isinstance(v, dict) and isinstance(v.get("results", []), list) and
+                all(isinstance(item, str) for item in v.get("results", [])) for v in variants):
+            raise ReportError(f"{path}: not a valid sweep record (variants must list result paths)",
+                              hint="rerun the sweep to rewrite it, or pass its bench/ folder instead")
+        folder = path.parent.resolve()
+        for variant in variants:
+            for item in variant.get("results", []):
+                # A sweep writes its results inside its own folder; a record naming files elsewhere
+                # (an absolute path, ../..) was edited or is hostile, and is not followed.
+                target = (path.parent / item).resolve()
+                if folder not in target.parents:
+                    raise ReportError(f"{path}: names a result outside the sweep folder: {item!r}",
+                                      hint="a sweep record lists results by paths inside its folder")
+                options = variant.get("options")
+                description = options.get("description") if isinstance(options, dict) else None
+                name = variant.get("name") if isinstance(variant.get("name"), str) else None
+                _add(found, path.parent / item, model_name=name, accuracy=variant.get("accuracy_top1"),
+                     variant=name, description=description if isinstance(description, str) else None)
+        return
+    if kind == "summary":
+        for run in data["runs"]:
+            if not isinstance(run, dict):
+                continue
+            ref = run.get("result_path") or run.get("result")
+            if not isinstance(ref, str):
+                continue
+            accuracy = run.get("accuracy_top1")
+            if accuracy is None and isinstance(run.get("accuracy"), dict):
+                accuracy = run["accuracy"].get("top1")
+            model = run.get("model_name") or data.get("model_path")
+            if isinstance(model, str) and ("/" in model or model.endswith(".tflite")):
+                model = Path(model).stem
+            result_path = _summary_result_path(path, data, ref)
+            if result_path is None:
+                continue  # the runner left no result at all; the summary's error is all there is
+            _add(found, result_path, model_name=model if isinstance(model, str) else None,
+                 accuracy=accuracy)
+        return
+    if kind == "result" or explicit:
+        _add(found, path)
+
+
+def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | None:
+    """A summary names results by absolute path; a copied or moved folder's summary means the
+    results beside it, so those are looked for first."""
+    output_dir = summary.get("output_dir")
+    if isinstance(output_dir, str):
+        try:
+            beside = summary_path.parent / Path(ref).relative_to(output_dir)
+        except ValueError:
+            beside = None
+        if beside is not None and beside.exists():
+            return beside
+    candidate = summary_path.parent / ref
+    return candidate if candidate.exists() else None
+
+
+def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None,
+         description=None) -> None:
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
+        accuracy = None  # a record's label, not a result: an odd value is dropped, not a traceback
+    key = path.resolve()
+    if key in found:
+        run = found[key]
+        # The first record seen (a sweep or summary) has the better labels; fill only gaps.
+        if run.accuracy_top1 is None and accuracy is not None:
+            run.accuracy_top1 = float(accuracy)
+        return
+    result = load_result_for_report(path)
+    found[key] = ReportRun(result=result, path=path,
+                           model_name=model_name or _model_name_beside(path, result),
+                           accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
+                           description=description)
+
+
+def load_result_for_report(path: Path) -> BenchResult:
+    """Load and validate one result, turning "wrong kind of JSON" into a clear report error."""
+    path = Path(path)
+    data = protocol.read_json(path, kind="result")
+    if _kind_of(data) not in ("result", None) or not isinstance(data, dict) or \
+            ("run_id" not in data and "schema_version" not in data):
+        raise ReportError(f"{path}: not a bench result (no run_id/schema_version)",
+                          hint="pass result.json files written by `mobilekit bench`, or their folders")
+    protocol.validate("result", data, where=str(path))
+    return BenchResult.from_dict(data)
+
+
+def _model_name_beside(path: Path, result: BenchResult) -> str:
+    """The model's file name from the request the runner left beside its result, else its hash."""
+    request_path = path.parent / "request.json"
+    if request_path.is_file():
+        try:
+            request = json.loads(request_path.read_text(encoding="utf-8"))
+            return Path(request["model"]["path"]).stem
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    sha = result.model.sha256
+    return f"model-{sha[:10]}" if sha else result.run_id
+
+
+def runs_from_results(results, *, model_name: str, accuracy_top1: float | None = None,
+                      variant: str | None = None, description: str | None = None) -> list[ReportRun]:
+    """ReportRuns for result files the caller already knows the labels of (the sweep uses this)."""
+    runs = []
+    for path in results:
+        path = Path(path)
+        runs.append(ReportRun(result=load_result_for_report(path), path=path, model_name=model_name,
+                              accuracy_top1=accuracy_top1, variant=variant, description=description))
+    return runs
+
+
+__all__ = ["ReportRun", "collect_runs", "runs_from_results", "load_result_for_report",
+           "SWEEP_RECORD_KIND"]
