@@ -32,6 +32,8 @@ class InspectResult:
     op_histogram: dict
     weight_sparsity: dict
     gpu: dict | None = None  # GpuCompatibility as a dict; None when the check was skipped
+    custom_ops: list = dataclasses.field(default_factory=list)
+    runtime_problem: str | None = None  # why the stock LiteRT runtime cannot run it; None if it can
 
 
 def inspect_model(path, *, gpu_check: bool = True, use_analyzer: bool = True) -> InspectResult:
@@ -42,17 +44,21 @@ def inspect_model(path, *, gpu_check: bool = True, use_analyzer: bool = True) ->
     """
     content = read_tflite(path)
     described = describe_tflite(content, where=str(path))
+    from .gpu_rules import custom_ops, read_op_specs, stock_litert_problem
+
+    specs = read_op_specs(content)
     gpu = None
     if gpu_check:
         from .compat import gpu_compatibility
 
         gpu = dataclasses.asdict(gpu_compatibility(model_content=content, use_analyzer=use_analyzer,
-                                                   ops=described["ops"]))
+                                                   specs=specs))
     return InspectResult(
         model_path=str(path), model_sha256=sha256_bytes(content), model_size_bytes=len(content),
         model_size_gzip_bytes=gzip_size(content), inputs=described["inputs"],
         outputs=described["outputs"], tensors=described["tensors"], op_count=len(described["ops"]),
-        op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"], gpu=gpu)
+        op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"], gpu=gpu,
+        custom_ops=custom_ops(specs), runtime_problem=stock_litert_problem(specs))
 
 
 def read_tflite(path) -> bytes:
@@ -212,6 +218,8 @@ def format_inspect(result: InspectResult) -> str:
     lines = [f"Model      {result.model_path}",
              f"Size       {result.model_size_bytes:,} bytes ({result.model_size_gzip_bytes:,} gzip)",
              f"SHA-256    {result.model_sha256}", ""]
+    if result.runtime_problem:
+        lines[-1:] = [f"Runtime    NOT RUNNABLE on stock LiteRT: {result.runtime_problem}", ""]
     lines += _tensor_table("Inputs", result.inputs) + [""]
     lines += _tensor_table("Outputs", result.outputs) + [""]
     lines.append(f"Ops ({result.op_count})")
@@ -224,9 +232,11 @@ def format_inspect(result: InspectResult) -> str:
         gpu = result.gpu
         lines.append("")
         if gpu["compatible"]:
-            lines.append("GPU        every op has a GPU delegate kernel")
+            lines.append("GPU        the GPU delegate would take every op")
         else:
-            lines.append(f"GPU        {len(gpu['unsupported_ops'])} op(s) would stay on the CPU:")
+            where = ("the CPU" if not result.runtime_problem
+                     else "the CPU, which cannot run the custom ops without their resolver")
+            lines.append(f"GPU        {len(gpu['unsupported_ops'])} op(s) would stay on {where}:")
             for op in gpu["unsupported_ops"]:
                 lines.append(f"  #{op['index']:<4} {op['op']:<24} {op['reason']}")
         lines.append(f"           ({gpu['checked_by']})")
