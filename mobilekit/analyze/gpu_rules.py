@@ -170,6 +170,11 @@ def runnable_on_stock_litert(specs) -> bool:
 
 def stock_litert_problem(specs) -> str | None:
     """One line saying why the stock runtime cannot run the model, or None when it can."""
+    reason = _needs_resolver(specs)
+    return None if reason is None else reason + "; bench will fail"
+
+
+def _needs_resolver(specs) -> str | None:
     missing = unresolved_custom_ops(specs)
     if not missing:
         return None
@@ -177,7 +182,7 @@ def stock_litert_problem(specs) -> str | None:
     shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     what = ("TensorFlow-select (Flex) ops" if flex and len(flex) == len(missing) else "custom ops")
     return (f"uses {what} the standard LiteRT runtime does not have ({shown}): it needs the custom "
-            f"op resolver that produced it; bench will fail")
+            f"op resolver that produced it")
 
 
 def require_stock_litert(content: bytes, *, where: str = "model") -> None:
@@ -186,11 +191,11 @@ def require_stock_litert(content: bytes, *, where: str = "model") -> None:
         specs = read_op_specs(content)
     except Exception:  # not a readable flatbuffer: the interpreter says what is wrong with it
         return
-    problem = stock_litert_problem(specs)
-    if problem:
+    reason = _needs_resolver(specs)
+    if reason:
         from ..errors import ModelError
 
-        raise ModelError(f"{where} {problem}",
+        raise ModelError(f"cannot benchmark {where}: it {reason}",
                          hint="benchmark it inside the app that registers those ops, or convert "
                               "the model without custom ops")
 

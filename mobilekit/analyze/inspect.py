@@ -40,7 +40,7 @@ def inspect_model(path, *, gpu_check: bool = True, use_analyzer: bool = True) ->
     """Describe a .tflite model.
 
     ``gpu_check`` adds GPU-delegate compatibility (see ``compat.gpu_compatibility``);
-    ``use_analyzer=False`` keeps that check to mobilekit's own op table, so no TensorFlow import.
+    ``use_analyzer=False`` keeps that check to mobilekit's own GPU rules, so no TensorFlow import.
     """
     content = read_tflite(path)
     described = describe_tflite(content, where=str(path))
