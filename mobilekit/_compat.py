@@ -119,6 +119,15 @@ def make_interpreter(model_path=None, model_content=None, num_threads=None, use_
     )
 
 
+def litert_schema():
+    """LiteRT's generated flatbuffer schema module (reads a .tflite without an interpreter).
+
+    Not a public LiteRT API: kept here so an upgrade that moves it breaks one place."""
+    from ai_edge_litert import schema_py_generated
+
+    return schema_py_generated
+
+
 def litert_version() -> str:
     try:
         from importlib.metadata import version

@@ -1,10 +1,11 @@
 """Which ops of a .tflite model the GPU delegate would leave on the CPU.
 
-Two sources, merged: TensorFlow's model analyzer (``tf.lite.experimental.Analyzer`` with
-``gpu_compatibility=True``, imported only here), and mobilekit's own table of the ops the GPU
-delegate accepts, copied from TensorFlow's ``lite/tools/versioning/gpu_compatibility.cc``. The table
-is needed because the analyzer in the TensorFlow 2.21 pip wheel is built without that checker: it
-reports every model as compatible, even one made of UNIQUE or TOPK_V2. The table needs only LiteRT.
+The verdict is mobilekit's own: the per-parameter rules of LiteRT's ``gpu_compatibility.cc``,
+transcribed in ``gpu_rules.py`` and read from the flatbuffer (LiteRT only, no TensorFlow).
+TensorFlow's model analyzer (``tf.lite.experimental.Analyzer`` with ``gpu_compatibility=True``,
+imported only here) is asked too, and its findings are merged in; but the analyzer in the
+TensorFlow 2.21 pip wheel is built without that checker and calls every model compatible, so the
+label names it only when it flagged something.
 """
 from __future__ import annotations
 
@@ -13,22 +14,9 @@ import dataclasses
 import io
 import re
 
-# Builtin ops with a GPU implementation (the switch in CheckGpuDelegateCompatibility). Per-op
-# parameter limits (strides, broadcast shapes, ...) are the analyzer's job where it works.
-GPU_BUILTIN_OPS = frozenset("""
-ABS ADD ADD_N ATAN2 AVERAGE_POOL_2D BATCH_MATMUL CAST CEIL CONCATENATION CONV_2D COS CUMSUM
-DENSIFY DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE DIV DYNAMIC_UPDATE_SLICE ELU EMBEDDING_LOOKUP
-EQUAL EXP FLOOR FLOOR_DIV FLOOR_MOD FULLY_CONNECTED GATHER GELU GREATER GREATER_EQUAL HARD_SWISH
-LEAKY_RELU LESS LESS_EQUAL LOG LOGICAL_AND LOGISTIC LSTM MAXIMUM MAX_POOL_2D MEAN MINIMUM
-MIRROR_PAD MUL NEG NOT_EQUAL ONE_HOT PACK PAD PADV2 POW PRELU QUANTIZE REDUCE_MAX REDUCE_MIN
-REDUCE_PROD RELU RELU6 RELU_N1_TO_1 RESHAPE RESIZE_BILINEAR RESIZE_NEAREST_NEIGHBOR RSQRT SELECT
-SELECT_V2 SIGN SIN SLICE SOFTMAX SPACE_TO_DEPTH SPLIT SPLIT_V SQRT SQUARE SQUARED_DIFFERENCE
-STABLEHLO_CLAMP STRIDED_SLICE SUB SUM TANH TILE TRANSPOSE TRANSPOSE_CONV
-""".split())
-GPU_CUSTOM_OPS = frozenset({"Convolution2DTransposeBias", "MaxPoolingWithArgmax2D",
-                            "MaxUnpooling2D", "Resampler"})
-_CAST_OK = {("bool", "float16"), ("bool", "float32"), ("float16", "bool"), ("float32", "bool"),
-            ("float32", "float32"), ("float32", "int32"), ("int32", "float32"), ("int32", "int32")}
+from . import gpu_rules
+
+RULES_LABEL = "mobilekit's GPU rules, transcribed from LiteRT's gpu_compatibility.cc"
 _OP_LINE = re.compile(r"^\s*Op#(\d+)\s+([A-Za-z0-9_]+)")
 _WARNING = "GPU COMPATIBILITY WARNING: "
 
@@ -43,51 +31,34 @@ class GpuCompatibility:
 
 
 def gpu_compatibility(model_path=None, *, model_content: bytes | None = None,
-                      use_analyzer: bool = True, ops: list | None = None) -> GpuCompatibility:
-    """Ops the GPU delegate would not take. ``ops`` (from ``describe_tflite``) saves a re-read."""
+                      use_analyzer: bool = True, specs: list | None = None) -> GpuCompatibility:
+    """Ops the GPU delegate would not take. ``specs`` (``gpu_rules.read_op_specs``) saves a re-read."""
     if model_content is None:
         from ..models.tflite import read_tflite
 
         model_content = read_tflite(model_path)
-    if ops is None:
-        from ..models.tflite import describe_tflite
-
-        ops = describe_tflite(model_content)["ops"]
-    unsupported = {op["index"]: op for op in _table_check(ops)}
-    analyzer_ran, verdict = False, None
+    if specs is None:
+        specs = gpu_rules.read_op_specs(model_content)
+    unsupported = {op["index"]: op for op in gpu_rules.check_model(specs)}
+    analyzer_ran, verdict, analyzer_found = False, None, 0
     if use_analyzer:
         report = _run_analyzer(model_content)
         if report is not None:
             analyzer_ran = True
             findings, verdict = parse_analyzer_report(report)
+            analyzer_found = len(findings)
             for finding in findings:
                 if finding["index"] in unsupported:
                     unsupported[finding["index"]]["reason"] = finding["reason"]
-                    unsupported[finding["index"]]["source"] = "analyzer+table"
+                    unsupported[finding["index"]]["source"] = "analyzer+rules"
                 else:
                     unsupported[finding["index"]] = finding
-    checked_by = ("TensorFlow model analyzer and mobilekit's GPU op table" if analyzer_ran
-                  else "mobilekit's GPU op table (analyzer not run)")
+    checked_by = RULES_LABEL
+    if analyzer_found:
+        checked_by += f"; TensorFlow's model analyzer flagged {analyzer_found} op(s) as well"
     listed = [unsupported[index] for index in sorted(unsupported)]
     return GpuCompatibility(compatible=not listed, unsupported_ops=listed, analyzer_ran=analyzer_ran,
                             analyzer_verdict=verdict, checked_by=checked_by)
-
-
-def _table_check(ops):
-    for op in ops:
-        name = op["op"]
-        reason = None
-        if name in GPU_BUILTIN_OPS:
-            if name == "CAST" and op["input_types"] and op["output_types"]:
-                pair = (op["input_types"][0], op["output_types"][0])
-                if pair not in _CAST_OK:
-                    reason = f"GPU CAST does not support {pair[0]} -> {pair[1]}"
-            elif name == "DEQUANTIZE" and op["input_types"][:1] == ["int16"]:
-                reason = "GPU DEQUANTIZE does not support int16 input"
-        elif name not in GPU_CUSTOM_OPS:
-            reason = f"no GPU implementation of {name}"
-        if reason:
-            yield {"index": op["index"], "op": name, "reason": reason, "source": "table"}
 
 
 def _run_analyzer(model_content: bytes) -> str | None:

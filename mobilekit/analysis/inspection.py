@@ -1,21 +1,15 @@
 """What is inside a .tflite file: tensors and their quantization, an op histogram, weight sparsity.
 
 Reads the model with LiteRT only (no TensorFlow import), so ``mobilekit inspect`` is quick; the
-optional GPU-delegate check lives in ``compat.py``.
+optional GPU-delegate check lives in ``gpu_compatibility.py``.
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
-import gzip
-from pathlib import Path
-
-import numpy as np
 
 from .._io import sha256_bytes
 from ..models.tflite import describe_tflite, gzip_size, read_tflite
-from ..errors import ModelError
-
+from .gpu_rules import custom_ops, read_op_specs, stock_litert_problem
 
 
 @dataclasses.dataclass
@@ -31,27 +25,31 @@ class InspectResult:
     op_histogram: dict
     weight_sparsity: dict
     gpu: dict | None = None  # GpuCompatibility as a dict; None when the check was skipped
+    custom_ops: list = dataclasses.field(default_factory=list)
+    runtime_problem: str | None = None  # why the stock LiteRT runtime cannot run it; None if it can
 
 
 def inspect_model(path, *, gpu_check: bool = True, use_analyzer: bool = True) -> InspectResult:
     """Describe a .tflite model.
 
     ``gpu_check`` adds GPU-delegate compatibility (see ``compat.gpu_compatibility``);
-    ``use_analyzer=False`` keeps that check to mobilekit's own op table, so no TensorFlow import.
+    ``use_analyzer=False`` keeps that check to mobilekit's own GPU rules, so no TensorFlow import.
     """
     content = read_tflite(path)
     described = describe_tflite(content, where=str(path))
+    specs = read_op_specs(content)
     gpu = None
     if gpu_check:
         from .gpu_compatibility import gpu_compatibility
 
         gpu = dataclasses.asdict(gpu_compatibility(model_content=content, use_analyzer=use_analyzer,
-                                                   ops=described["ops"]))
+                                                   specs=specs))
     return InspectResult(
         model_path=str(path), model_sha256=sha256_bytes(content), model_size_bytes=len(content),
         model_size_gzip_bytes=gzip_size(content), inputs=described["inputs"],
         outputs=described["outputs"], tensors=described["tensors"], op_count=len(described["ops"]),
-        op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"], gpu=gpu)
+        op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"], gpu=gpu,
+        custom_ops=custom_ops(specs), runtime_problem=stock_litert_problem(specs))
 
 
 def format_inspect(result: InspectResult) -> str:
@@ -59,6 +57,8 @@ def format_inspect(result: InspectResult) -> str:
     lines = [f"Model      {result.model_path}",
              f"Size       {result.model_size_bytes:,} bytes ({result.model_size_gzip_bytes:,} gzip)",
              f"SHA-256    {result.model_sha256}", ""]
+    if result.runtime_problem:
+        lines[-1:] = [f"Runtime    NOT RUNNABLE on stock LiteRT: {result.runtime_problem}", ""]
     lines += _tensor_table("Inputs", result.inputs) + [""]
     lines += _tensor_table("Outputs", result.outputs) + [""]
     lines.append(f"Ops ({result.op_count})")
@@ -71,9 +71,11 @@ def format_inspect(result: InspectResult) -> str:
         gpu = result.gpu
         lines.append("")
         if gpu["compatible"]:
-            lines.append("GPU        every op has a GPU delegate kernel")
+            lines.append("GPU        the GPU delegate would take every op")
         else:
-            lines.append(f"GPU        {len(gpu['unsupported_ops'])} op(s) would stay on the CPU:")
+            where = ("the CPU" if not result.runtime_problem
+                     else "the CPU, which cannot run the custom ops without their resolver")
+            lines.append(f"GPU        {len(gpu['unsupported_ops'])} op(s) would stay on {where}:")
             for op in gpu["unsupported_ops"]:
                 lines.append(f"  #{op['index']:<4} {op['op']:<24} {op['reason']}")
         lines.append(f"           ({gpu['checked_by']})")

@@ -154,6 +154,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
                          hint="convert it first: mobilekit convert MODEL.keras -o model.tflite")
     model_path = model_path.resolve()
     model_sha256 = sha256_file(model_path)
+    from ..analysis.gpu_rules import require_stock_litert  # custom ops: refuse before any run
+    require_stock_litert(model_path.read_bytes(), where=str(model_path))
     input_details, output_details = _model_io(model_path)
 
     out = Path(output_dir if output_dir is not None else f"bench-{model_path.stem}").expanduser().resolve()

@@ -13,7 +13,8 @@ from ._common import echo_json, run_command
               help="Check which ops the GPU delegate would leave on the CPU.")
 @click.option("--analyzer/--no-analyzer", default=True, show_default=True,
               help="Include TensorFlow's model analyzer in the GPU check (imports TensorFlow, a "
-                   "few seconds); --no-analyzer uses only mobilekit's op table.")
+                   "few seconds; in TensorFlow 2.21 it passes every model); --no-analyzer uses only "
+                   "mobilekit's GPU rules.")
 @click.option("--tensors", "show_tensors", is_flag=True, help="Also list every tensor.")
 @run_command
 def inspect_command(model, as_json, gpu_check, analyzer, show_tensors):
