@@ -257,7 +257,8 @@ def _report_runs(record: SweepRecord, out: Path) -> list:
             description = entry.options.get("description")
             runs += runs_from_results([out / path for path in entry.results], model_name=entry.name,
                                       accuracy_top1=entry.accuracy_top1, variant=entry.name,
-                                      description=description if isinstance(description, str) else None)
+                                      description=description if isinstance(description, str) else None,
+                                      source=entry.source_model)
     return runs
 
 
