@@ -38,6 +38,14 @@ def make_result_tree(folder: Path, tflite_path: Path, keras_path: Path | None = 
     models.mkdir(parents=True, exist_ok=True)
     fp32 = models / "tiny_fp32.tflite"
     shutil.copyfile(tflite_path, fp32)
+    if keras_path is not None:
+        # TensorFlow converted it straight from the Keras file; a model card saying so lets the
+        # report put it on one Pareto front with the dynamic-range variant of the same source.
+        from mobilekit._io import sha256_path
+
+        (models / "tiny_fp32.json").write_text(json.dumps({
+            "schema": "mobilekit.model_card/1", "source_model": str(keras_path),
+            "source_sha256": sha256_path(keras_path)}))
     bench(fp32, target="host", threads=(1, 2), runs=40, warmup=3, output_dir=folder / "bench_fp32",
           data=data)
     if keras_path is not None:
