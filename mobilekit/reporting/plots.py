@@ -109,7 +109,8 @@ def median_by_threads_figure(runs):
                           color=colours[name], label=_plain(name))
         axes.set_xticks(threads)
         axes.set_xlim(min(threads) - 0.6, max(threads) + 0.6)
-        axes.set_ylim(bottom=0)
+        top = max(run.latency["latency_ms_p50_ci_high"] for run in members)
+        axes.set_ylim(0, top * 1.15)  # room above the highest error bar, never cut at the frame
         axes.grid(alpha=0.3)
         axes.tick_params(labelsize=8)
         axes.set_title(_panel_title(model), fontsize=9)

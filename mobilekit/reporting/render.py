@@ -278,7 +278,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap;vertical-align:top}
 th{background:#f3f4f6;white-space:normal}td.text,th.text{text-align:left;white-space:normal}
-td.text{overflow-wrap:anywhere}
+td.text{overflow-wrap:anywhere}td.text:first-child{min-width:12rem}
 ul.failures{padding-left:1.2rem;margin:.3rem 0}ul.failures li{overflow-wrap:anywhere;margin:.15rem 0}
 ul.failures .config{font-weight:600}section.failures{background:#fdecea;padding:.4rem .8rem;
 border-left:4px solid #c44e52}section.fallbacks{background:#fff7e6;padding:.4rem .8rem;
