@@ -10,6 +10,7 @@ screenshots (first screen and whole page at 1300 px wide).
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import time
@@ -83,6 +84,13 @@ def test_a_front_per_source_model_and_none_across_sources(corpora):
     record = report([corpora[40]], corpora[40] / "r.md")
     text = Path(record.output).read_text()
     assert text.count("### From ") == 3 and f"No front for fdlite/{DUPLICATE_NAME}" in text
+    # Markdown too opens with the failures, each with its reason
+    assert text.index("## Failures (4)") < text.index("## Models") < text.index("## Configurations")
+    for run in runs:
+        if not run.ok:
+            reason = html.escape(f"failed at {run.result.error.stage}: {run.result.error.type}: "
+                                 f"{run.result.error.message}", quote=False)  # as Markdown holds it
+            assert f"**: {reason}" in text
 
 
 def test_without_a_shared_source_the_report_says_there_is_no_front(tmp_path):
@@ -273,3 +281,22 @@ def test_report_at_1300px_shows_failures_first_and_nothing_overlaps(corpora, cou
         assert f"mediapipe/{DUPLICATE_NAME}" in page_text and f"fdlite/{DUPLICATE_NAME}" in page_text
     if not groups and len({run.result.model.sha256 for run in runs if run.ok}) >= 2:
         assert layout["noGrouping"]
+
+
+def test_a_sweep_record_groups_its_variants_under_its_source_model(tmp_path):
+    """Optimized sweep variants are converted from an in-memory model, so their cards name no
+    source file; the sweep record's source_model is what ties them together."""
+    configs = [c for c in all_configurations() if c[0] == "face_detector.keras" and c[6] == 1
+               and c[5] == "xnnpack"]
+    write_corpus(tmp_path, configs)
+    for card in (tmp_path / "models").rglob("*.json"):
+        card.unlink()
+    variants = [{"name": stem, "source_model": "/models/src/face_detector.keras",
+                 "results": [f"bench/{stem}-{folder}-xnnpack-t1/result.json"]}
+                for _source, folder, stem, *_rest in configs]
+    (tmp_path / "sweep.json").write_text(json.dumps({"record": "mobilekit.sweep", "variants": variants}))
+    runs = collect_runs([tmp_path])
+    assert {run.source_name for run in runs} == {"face_detector.keras"}
+    groups, alone = pareto_groups(runs)
+    assert len(groups) == 1 and len(groups[0].points) == 4 and alone == []
+    assert {p.name for p in groups[0].points} == {c[2] for c in configs}
