@@ -18,8 +18,9 @@ from ._io import sha256_file, sha256_path, write_json_atomic
 from ._text import format_ms, text_table, utc_now_iso
 from .errors import DataError, MobilekitError, ModelError, UsageError
 from .records import to_dict
+from .reporting.runs import SWEEP_RECORD_KIND
+from .results.settings import bench_settings
 
-SWEEP_RECORD_KIND = "mobilekit.sweep"  # same value as mobilekit.reporting.runs.SWEEP_RECORD_KIND
 STAGES = ("optimize", "convert", "evaluate", "bench")
 
 
@@ -108,7 +109,10 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
         plan.append((variant, variant_model, variant_data))
     if epochs is not None and epochs < 1:
         raise UsageError(f"epochs must be 1 or more, got {epochs}")
-    threads, delegates = _check_settings(threads, delegates, runs, warmup, min_secs)
+    # Refused before any variant is converted; bench() takes the checked values.
+    settings = bench_settings(delegates=delegates, threads=threads, runs=runs, warmup=warmup,
+                              min_secs=min_secs)
+    threads, delegates = list(settings.threads), list(settings.delegates)
     if report is not None:
         from .reporting import report_format
 
@@ -271,26 +275,6 @@ def _load(recipe):
     from .optimization.recipe import load_recipe
 
     return load_recipe(recipe)
-
-
-def _check_settings(threads, delegates, runs, warmup, min_secs):
-    """Refuse bad bench settings before any variant is converted (bench() checks them again)."""
-    from .results.protocol import DELEGATES
-
-    threads = [threads] if isinstance(threads, int) else list(threads)
-    if not threads or any(not isinstance(t, int) or isinstance(t, bool) or t < 1 for t in threads):
-        raise UsageError(f"threads must be whole numbers of 1 or more, got {threads}", hint="e.g. --threads 1,2")
-    delegates = [delegates] if isinstance(delegates, str) else list(delegates)
-    unknown = [d for d in delegates if d not in DELEGATES]
-    if not delegates or unknown:
-        raise UsageError(f"unknown delegate(s) {unknown or delegates}: choose from {', '.join(DELEGATES)}")
-    if not isinstance(runs, int) or runs < 1:
-        raise UsageError(f"runs must be 1 or more, got {runs}")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise UsageError(f"warmup must be 0 or more, got {warmup}")
-    if min_secs < 0:
-        raise UsageError(f"min-secs must be 0 or more, got {min_secs:g}")
-    return list(dict.fromkeys(threads)), list(dict.fromkeys(delegates))
 
 
 def _choose(recipe, names):
