@@ -23,7 +23,7 @@ from .._io import save_npy_atomic, sha256_file, write_json_atomic
 from .._text import format_ms, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
 from ..data.labels import class_labels
-from ..records import to_dict
+from ..records import IN_MEMORY, to_dict
 from ..results import protocol, stats
 from ..results.settings import BenchSettings, bench_settings
 from .host_parent import HostRunner, Runner
@@ -70,6 +70,8 @@ class RunSummary:
     fidelity: dict | None = None
     device: dict = field(default_factory=dict)
     thermal: dict = field(default_factory=dict)
+    # The run's result as read once (None when the runner left none): what report and sweep use.
+    result: protocol.BenchResult | None = field(default=None, repr=False, compare=False, metadata=IN_MEMORY)
 
 
 @dataclass
@@ -443,7 +445,8 @@ def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, res
                          thermal=dataclasses.asdict(result.thermal),
                          init_ms=stats.ns_to_ms(result.timing.init_ns),
                          first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
-                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes)
+                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes,
+                         result=result)
     if not result.ok:
         error = result.error
         summary.error = f"{error.stage}: {error.type}: {error.message}"
