@@ -34,11 +34,9 @@ def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bo
     settings = settings or FitSettings()
     started = time.perf_counter()
     model, notes, train, val = prepare(model, train, val)
-    from .stripping import has_wrappers, strip_wrappers
+    from .stripping import strip_before
 
-    if has_wrappers(model, "prune"):
-        model = strip_wrappers(model)
-        notes.append("pruning wrappers stripped before clustering")
+    model = strip_before(model, "clustering", ("prune",), notes)
 
     from .._compat import keras, tfmot
 
@@ -97,10 +95,8 @@ def strip_clustering(model):
 def verify_clusters(kernels, clusters, checks, *, where, zero_extra, per_channel):
     """``verification.cluster_findings`` on Keras kernels: an OptimizationError on the first
     failure, else the confirmed claims appended to ``checks``."""
-    found = cluster_findings(kernels, clusters, where=where, zero_extra=zero_extra,
-                             per_channel=per_channel)
-    found.raise_first(f"clustering verification failed in the {where}")
-    checks.extend(found.checks)
+    cluster_findings(kernels, clusters, where=where, zero_extra=zero_extra,
+                     per_channel=per_channel).require(checks, f"clustering verification failed in the {where}")
 
 
 def _size(shape) -> int:

@@ -121,9 +121,8 @@ def strip_pruning(model):
 def verify_sparsity(kernels, sparsity, structure, checks, *, where, hint=""):
     """``verification.sparsity_findings`` on Keras kernels: an OptimizationError on the first
     failure, else the confirmed claims appended to ``checks``."""
-    found = sparsity_findings(kernels, sparsity, structure, where=where)
-    found.raise_first(f"pruning verification failed in the {where}", hint)
-    checks.extend(found.checks)
+    sparsity_findings(kernels, sparsity, structure, where=where).require(
+        checks, f"pruning verification failed in the {where}", hint)
 
 
 def prunable_layers(model, structure) -> list[str]:

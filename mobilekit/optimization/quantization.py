@@ -93,13 +93,11 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
     settings = settings or FitSettings()
     started = time.perf_counter()
     model, notes, train, val = prepare(model, train, val)
-    from .stripping import has_wrappers, strip_wrappers
+    from .stripping import has_wrappers, strip_before
 
     if has_wrappers(model, "quantize"):
         raise OptimizationError(f"model {model.name} is already quantization-aware; run QAT once")
-    if has_wrappers(model, "prune") or has_wrappers(model, "cluster"):
-        model = strip_wrappers(model)
-        notes.append("pruning/clustering wrappers stripped before QAT (their kernels are kept)")
+    model = strip_before(model, "QAT", ("prune", "cluster"), notes)
 
     unsupported = quantizable(model, skip_unsupported=skip_unsupported)
 

@@ -52,6 +52,18 @@ def strip_wrappers(model):
     return model
 
 
+def strip_before(model, step: str, kinds: tuple, notes: list):
+    """``model`` without the ``kinds`` wrappers a later step cannot train through (their kernels
+    are kept), with a note saying so when there were any."""
+    found = [kind for kind in kinds if has_wrappers(model, kind)]
+    if not found:
+        return model
+    names = {"prune": "pruning", "cluster": "clustering"}
+    notes.append(f"{'/'.join(names[kind] for kind in found)} wrappers stripped before {step} "
+                 "(their kernels are kept)")
+    return strip_wrappers(model)
+
+
 def strip(model):
     """Strip the wrappers; returns ``(model, StepRecord)`` with the kernels as they will convert."""
     started = time.perf_counter()

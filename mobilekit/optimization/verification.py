@@ -38,6 +38,11 @@ class Findings:
     checks: list = dataclasses.field(default_factory=list)
     failures: list = dataclasses.field(default_factory=list)
 
+    def require(self, checks: list, context: str, hint: str = ""):
+        """Raise on the first failure (``raise_first``), else append the claims to ``checks``."""
+        self.raise_first(context, hint)
+        checks.extend(self.checks)
+
     def raise_first(self, context: str, hint: str = ""):
         """OptimizationError ``context: first failure`` when there is any failure."""
         if self.failures:
