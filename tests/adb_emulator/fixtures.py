@@ -1,4 +1,4 @@
-"""pytest fixtures for device tests: `from adb_emulator.fixtures import *` in a test module.
+"""pytest fixtures for device tests, registered for the whole suite by tests/conftest.py (pytest_plugins).
 
 One private AOSP adb server per session (skipped with a reason when `adb` is not installed), one
 emulated phone per test, and `via` to run the same test through the adb server and direct.

@@ -11,7 +11,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adb_emulator.fixtures import *  # noqa: F401,F403
 from mobilekit.benchmark.android import AndroidRunner
 from mobilekit.device import Device
 

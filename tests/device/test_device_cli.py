@@ -6,7 +6,6 @@ import json
 from click.testing import CliRunner
 
 from adb_emulator import make_test_apk
-from adb_emulator.fixtures import *  # noqa: F401,F403
 from mobilekit.cli import cli
 from mobilekit.device import app as companion
 

@@ -18,45 +18,10 @@ from mobilekit.errors import ProtocolError, ReportError, UsageError
 from mobilekit.reporting import render_runs, report
 from mobilekit.reporting.pareto import ParetoPoint, pareto_front
 from mobilekit.reporting.runs import collect_runs
+from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
-FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "protocol" / "results"
+FIXTURE_RESULTS = PROTOCOL_FIXTURES / "results"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def make_result_tree(folder: Path, tflite_path: Path, keras_path: Path | None = None,
-                     data=None) -> Path:
-    """Real results from the host runner: the float model at 1 and 2 threads (with accuracy when
-    ``data`` is given), and a dynamic-range twin at 1 thread, so there are two models to plot.
-
-    Built once per session folder: the browser test and this module share it."""
-    from mobilekit.benchmark.core import bench
-
-    done = folder / ".complete"
-    if done.exists():
-        return folder
-    models = folder / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    fp32 = models / "tiny_fp32.tflite"
-    shutil.copyfile(tflite_path, fp32)
-    bench(fp32, target="host", threads=(1, 2), runs=40, warmup=3, output_dir=folder / "bench_fp32",
-          data=data)
-    if keras_path is not None:
-        from mobilekit.conversion import convert
-
-        dynamic = models / "tiny_dynamic.tflite"
-        convert(keras_path, dynamic, quantize="dynamic", progress=False)
-    else:  # a second, different file: the same model padded is enough for size/latency plots
-        dynamic = models / "tiny_copy.tflite"
-        dynamic.write_bytes(fp32.read_bytes())
-    bench(dynamic, target="host", threads=(1,), runs=40, warmup=3, output_dir=folder / "bench_dynamic")
-    done.write_text("ok")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def result_tree(tmp_path_factory, tiny_tflite_path, tiny_keras_path, digits_npz):
-    base = tmp_path_factory.getbasetemp() / "report_results"
-    return make_result_tree(base, tiny_tflite_path, tiny_keras_path, data=digits_npz)
 
 
 def _result_files(tree: Path) -> list[Path]:

@@ -5,8 +5,9 @@ import json
 
 from mobilekit.device import app as companion
 from mobilekit.device.instrument import InstrumentParser, parse_transcript
+from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
-FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "protocol"
+FIXTURES = PROTOCOL_FIXTURES
 
 
 def fixture_text(name: str) -> str:

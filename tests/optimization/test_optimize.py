@@ -21,13 +21,6 @@ def data(digits):
     return (x_train[:320], y_train[:320]), (x_test[:96], y_test[:96])
 
 
-@pytest.fixture(scope="module")
-def calibration_npz(tmp_path_factory, digits):
-    path = tmp_path_factory.mktemp("calib") / "calibration.npz"
-    np.savez(path, x=digits[0][:64])
-    return path
-
-
 def _kernel_names(model):
     return [layer.name for layer in model.layers if hasattr(layer, "kernel")]
 

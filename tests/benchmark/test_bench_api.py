@@ -173,13 +173,6 @@ def test_cli_help_has_defaults_and_an_example():
     assert "Example" in result.output and "[default: 50]" in result.output
 
 
-@pytest.fixture(scope="module")
-def custom_op_tflite_path(tmp_path_factory):
-    from test_host_runner import write_custom_op_model
-
-    return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
-
-
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")  # TF's converter, not ours
 def test_int8_model_gets_quantized_inputs_and_dequantized_outputs(tmp_path, tiny_keras_path, digits,

@@ -13,8 +13,9 @@ from mobilekit.cli import cli
 from mobilekit.errors import BudgetExceeded, ReportError, UsageError
 from mobilekit.reporting.comparison import (FASTER, NO_CHANGE, SLOWER, compare, compare_samples,
                                             mann_whitney_u, parse_budgets)
+from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
-FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "protocol" / "results"
+FIXTURE_RESULTS = PROTOCOL_FIXTURES / "results"
 
 
 def latencies_ns(rng, n=200, median_ms=2.0, scale=1.0):

@@ -176,27 +176,6 @@ def test_invalid_request_still_writes_a_failed_result(tmp_path, tiny_tflite_path
     assert "truncated" in result.error.message and result.run_id == "request"
 
 
-def write_custom_op_model(path: Path) -> Path:
-    """A real .tflite whose only op (Igamma) LiteRT has no kernel for: it loads, then fails to allocate."""
-    from mobilekit._compat import tf
-
-    t = tf()
-
-    @t.function(input_signature=[t.TensorSpec([1, 4], t.float32)])
-    def igamma(x):
-        return t.math.igamma(x, x + 1.0)
-
-    converter = t.lite.TFLiteConverter.from_concrete_functions([igamma.get_concrete_function()], igamma)
-    converter.allow_custom_ops = True
-    path.write_bytes(converter.convert())
-    return path
-
-
-@pytest.fixture(scope="module")
-def custom_op_tflite_path(tmp_path_factory):
-    return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
-
-
 def _request_dict(model: Path, **runs) -> dict:
     return {"schema_version": 1, "run_id": "runner-test",
             "model": {"path": str(model), "sha256": sha256_file(model)},

@@ -19,8 +19,6 @@ import pytest
 
 from mobilekit.reporting import report
 
-# The same real result folder test_report builds (cached per session, so built once).
-from test_report import result_tree  # noqa: E402,F401
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run "

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from adb_emulator import EmulatedDevice
-from adb_emulator.fixtures import *  # noqa: F401,F403
 from mobilekit.device import Device, open_transport
 from mobilekit.device.discovery import attached_serials
 from mobilekit.device.transport import DeviceTimeoutError, parse_install_output

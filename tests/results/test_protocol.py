@@ -8,8 +8,9 @@ import pytest
 
 from mobilekit.results import protocol
 from mobilekit.errors import ProtocolError
+from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protocol"
+FIXTURES = PROTOCOL_FIXTURES
 VALID_REQUESTS = sorted((FIXTURES / "requests").glob("*.json"))
 INVALID_REQUESTS = sorted((FIXTURES / "requests_invalid").glob("*.json"))
 RESULTS = sorted((FIXTURES / "results").glob("*.json"))

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mobilekit.results import stats
+from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
-VECTORS = sorted((Path(__file__).resolve().parent / "fixtures" / "protocol" / "stats").glob("*.json"))
+VECTORS = sorted((PROTOCOL_FIXTURES / "stats").glob("*.json"))
 
 
 def numpy_reference(samples):

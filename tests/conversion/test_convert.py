@@ -18,13 +18,6 @@ from mobilekit.conversion import convert, converter as core
 from mobilekit.errors import CalibrationError, ConversionError, ModelError, UsageError
 
 
-@pytest.fixture(scope="module")
-def calibration_npz(tmp_path_factory, digits):
-    path = tmp_path_factory.mktemp("calib") / "calibration.npz"
-    np.savez(path, x=digits[0][:64])
-    return path
-
-
 def _dtypes(path):
     described = describe_tflite(path.read_bytes())
     return {t["dtype"] for t in described["tensors"]}, described

@@ -14,7 +14,7 @@ import pytest
 
 from mobilekit.results import protocol
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO  # noqa: E402
 APP = REPO / "android_app"
 FIXTURES = REPO / "tests" / "fixtures" / "protocol"
 JAVA_DIR = Path("/usr/share/java")

@@ -7,8 +7,9 @@ import pytest
 
 from mobilekit.errors import UsageError
 from mobilekit.optimization.recipe import load_recipe
+from conftest import REPO  # noqa: E402
 
-RECIPES = Path(__file__).resolve().parent.parent / "sample_models" / "recipes"
+RECIPES = REPO / "sample_models" / "recipes"
 
 
 @pytest.mark.parametrize("name", ["digits.toml", "mobilenetv2.toml"])
