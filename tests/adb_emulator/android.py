@@ -1,11 +1,14 @@
 """The Android parts of the emulated device: system properties, the package manager, dumpsys, and
-`am instrument` for the companion app, implemented by running mobilekit's host runner.
+`am instrument` / `am start` for the companion app, implemented by running mobilekit's host runner.
 
-Test-only APK convention: a real APK cannot be built without the Android SDK, so the emulated
-`pm install` accepts any zip holding an `AndroidManifest.xml` whose text is JSON with the key
-`"mobilekit_test_apk": 1` plus `package`, `version_code`, `version_name`, `instrumentation` (see
-`make_test_apk`). Anything else fails like a real phone does: `INSTALL_FAILED_INVALID_APK`.
-mobilekit itself treats the APK as an opaque file.
+The package manager takes real APKs only: it reads package, versionCode, versionName, SDK levels,
+the instrumentation (and its target) and the launchable activity from the APK's binary
+AndroidManifest.xml with Debian's `aapt dump badging` / `aapt dump xmltree`, and the signer with
+`apksigner verify --print-certs`. An unsigned or unparsable file fails as on a phone
+(INSTALL_PARSE_FAILED_NO_CERTIFICATES, INSTALL_FAILED_INVALID_APK), an update signed by another
+key with INSTALL_FAILED_UPDATE_INCOMPATIBLE. `make_test_apk` builds small real APKs (manifest
+only) for the version and protocol cases; the companion app's own tests install the APK that
+android_app/scripts/build_apk.py built. Only the dex code is not run: the host runner stands in.
 """
 from __future__ import annotations
 
@@ -56,16 +59,124 @@ PIXEL_7_PROPS = {
 }
 
 
+REPO = Path(__file__).resolve().parents[2]
+FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
+TEST_KEYSTORE = REPO / "android_app" / "signing" / "mobilekit-debug.p12"
+
+
+def apk_tools_missing() -> str | None:
+    """Why real APKs cannot be made or read here (None when they can)."""
+    import shutil
+
+    for tool, package in (("aapt", "aapt"), ("apksigner", "apksigner")):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed (apt-get install {package}, or scripts/setup.sh --test)"
+    if not FRAMEWORK_RES.is_file():
+        return f"{FRAMEWORK_RES} is missing (apt-get install android-framework-res)"
+    return None
+
+
 def make_test_apk(path, *, package=DEFAULT_PACKAGE, version_code=1, version_name="0.1.0",
-                  instrumentation=DEFAULT_INSTRUMENTATION, extra: dict | None = None) -> Path:
-    """Write a zip that the emulated package manager installs (the test-only APK convention)."""
-    manifest = {"mobilekit_test_apk": 1, "package": package, "version_code": version_code,
-                "version_name": version_name, "instrumentation": instrumentation, **(extra or {})}
+                  instrumentation=DEFAULT_INSTRUMENTATION, target_package=None, min_sdk=26, target_sdk=35,
+                  keystore=TEST_KEYSTORE, signed=True) -> Path:
+    """A real APK (binary manifest, no code) linked by aapt and signed by apksigner, with the
+    repo's debug key unless ``keystore`` names another PKCS12 store (password "android", alias
+    "mobilekit")."""
+    problem = apk_tools_missing()
+    if problem:
+        raise RuntimeError(problem)
     path = Path(path)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("AndroidManifest.xml", json.dumps(manifest))
-        archive.writestr("classes.dex", b"dex\n035\0" + os.urandom(256))
+    instrumentation_xml = "" if instrumentation is None else (
+        f'<instrumentation android:name="{instrumentation}" '
+        f'android:targetPackage="{target_package or package}" />')
+    manifest = (f'<?xml version="1.0" encoding="utf-8"?>\n'
+                f'<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="{package}">'
+                f'<application android:label="test" />{instrumentation_xml}</manifest>\n')
+    with tempfile.TemporaryDirectory(prefix="test-apk-") as scratch:
+        scratch = Path(scratch)
+        (scratch / "AndroidManifest.xml").write_text(manifest)
+        unsigned = scratch / "unsigned.apk"
+        subprocess.run(["aapt", "package", "-f", "-M", str(scratch / "AndroidManifest.xml"), "-I", str(FRAMEWORK_RES),
+                        "--min-sdk-version", str(min_sdk), "--target-sdk-version", str(target_sdk),
+                        "--version-code", str(version_code), "--version-name", version_name, "-F", str(unsigned)],
+                       check=True, capture_output=True, timeout=60)
+        if not signed:
+            path.write_bytes(unsigned.read_bytes())
+            return path
+        subprocess.run(["apksigner", "sign", "--ks", str(keystore), "--ks-type", "PKCS12", "--ks-key-alias",
+                        "mobilekit", "--ks-pass", "pass:android", "--key-pass", "pass:android",
+                        "--v4-signing-enabled", "false", "--out", str(path), str(unsigned)],
+                       check=True, capture_output=True, timeout=120)
     return path
+
+
+def make_keystore(path) -> Path:
+    """Another signing key (PKCS12, password "android", alias "mobilekit"), for signer-mismatch tests."""
+    path = Path(path)
+    subprocess.run(["keytool", "-genkeypair", "-keystore", str(path), "-storetype", "PKCS12", "-storepass", "android",
+                    "-keypass", "android", "-alias", "mobilekit", "-keyalg", "RSA", "-keysize", "2048",
+                    "-validity", "3650", "-dname", "CN=someone else"], check=True, capture_output=True, timeout=120)
+    return path
+
+
+@dataclass
+class ApkInfo:
+    package: str
+    version_code: int
+    version_name: str
+    min_sdk: int | None
+    target_sdk: int | None
+    instrumentation: str | None
+    instrumentation_target: str | None
+    launchable_activity: str | None
+    signer_sha256: str | None
+
+
+class ApkError(Exception):
+    """Why the package manager refuses an APK: the failure code and message a phone prints."""
+
+
+def read_apk(path) -> ApkInfo:
+    """What the package manager reads from an APK (aapt + apksigner, as a phone's PackageParser)."""
+    import re
+
+    path = str(path)
+    badging = subprocess.run(["aapt", "dump", "badging", path], capture_output=True, text=True, timeout=60)
+    match = re.search(r"^package: name='([^']+)' versionCode='(\d*)' versionName='([^']*)'", badging.stdout,
+                      re.MULTILINE)
+    if badging.returncode != 0 or not match or not match.group(2):
+        raise ApkError(f"INSTALL_FAILED_INVALID_APK: Failed to parse {path}: Failed to read manifest from APK")
+    package = match.group(1)
+
+    def number(pattern):
+        found = re.search(pattern, badging.stdout, re.MULTILINE)
+        return int(found.group(1)) if found else None
+
+    activity = re.search(r"^launchable-activity: name='([^']+)'", badging.stdout, re.MULTILINE)
+    tree = subprocess.run(["aapt", "dump", "xmltree", path, "AndroidManifest.xml"], capture_output=True, text=True,
+                          timeout=60).stdout
+    instrumentation = target = None
+    inside = False
+    for line in tree.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("E: "):
+            inside = stripped.startswith("E: instrumentation")
+        elif inside:
+            found = re.match(r'A: android:(name|targetPackage)\(0x[0-9a-f]+\)="([^"]*)"', stripped)
+            if found and found.group(1) == "name":
+                instrumentation = found.group(2)
+            elif found:
+                target = found.group(2)
+    if instrumentation and instrumentation.startswith("."):
+        instrumentation = package + instrumentation     # PackageParser expands relative names
+    certs = subprocess.run(["apksigner", "verify", "--print-certs", path], capture_output=True, text=True, timeout=120)
+    signer = re.search(r"certificate SHA-256 digest: ([0-9a-f]{64})", certs.stdout)
+    if certs.returncode != 0 or not signer:
+        raise ApkError(f"INSTALL_PARSE_FAILED_NO_CERTIFICATES: Failed collecting certificates for {path}")
+    return ApkInfo(package=package, version_code=int(match.group(2)), version_name=match.group(3),
+                   min_sdk=number(r"^sdkVersion:'(\d+)'"), target_sdk=number(r"^targetSdkVersion:'(\d+)'"),
+                   instrumentation=instrumentation, instrumentation_target=target,
+                   launchable_activity=activity.group(1) if activity else None, signer_sha256=signer.group(1))
 
 
 @dataclass
@@ -76,6 +187,10 @@ class InstalledPackage:
     instrumentation: str | None
     apk_path: str
     installed_at: float
+    signer_sha256: str | None = None
+    activity: str | None = None
+    min_sdk: int | None = None
+    target_sdk: int | None = None
 
 
 def install_commands(device, shell) -> None:
@@ -190,47 +305,66 @@ def _pm_install(device, inv: Invocation, args: list[str]) -> int:
     if device.faults.install_failure:
         inv.print(f"Failure [{device.faults.install_failure}]")
         return 1
-    manifest = _read_test_manifest(payload)
-    if manifest is None:
-        inv.print(f"Failure [INSTALL_FAILED_INVALID_APK: Failed to parse {where}: "
-                  "Failed to read manifest from APK]")
+    try:
+        info = apk_info(payload)
+    except ApkError as exc:
+        inv.print(f"Failure [{str(exc).replace('{path}', where)}]")
         return 1
     if device.fs.free_bytes is not None and device.fs.free_bytes < 2 * len(payload):
         inv.print("Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: Failed to override installation location]")
         return 1
-    package = manifest["package"]
+    sdk = int(device.props.get("ro.build.version.sdk", "34"))
+    if info.min_sdk is not None and info.min_sdk > sdk:
+        inv.print(f"Failure [INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #{info.min_sdk} (current version is "
+                  f"#{sdk})]")
+        return 1
+    package = info.package
     current = device.packages.get(package)
-    if current is not None and manifest["version_code"] < current.version_code and not allow_downgrade:
+    if current is not None and current.signer_sha256 and current.signer_sha256 != info.signer_sha256:
+        inv.print(f"Failure [INSTALL_FAILED_UPDATE_INCOMPATIBLE: Existing package {package} signatures do not match "
+                  "newer version; ignoring!]")
+        return 1
+    if current is not None and info.version_code < current.version_code and not allow_downgrade:
         inv.print(f"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code "
-                  f"{manifest['version_code']} is older than current {current.version_code}]")
+                  f"{info.version_code} is older than current {current.version_code}]")
         return 1
     apk_dir = f"/data/app/~~{os.urandom(6).hex()}==/{package}-{os.urandom(6).hex()}=="
     apk_host = inv.fs.host(apk_dir + "/base.apk")
     apk_host.parent.mkdir(parents=True, exist_ok=True)
     apk_host.write_bytes(payload)
-    device.packages[package] = InstalledPackage(
-        package=package, version_code=int(manifest["version_code"]),
-        version_name=str(manifest.get("version_name", "")),
-        instrumentation=manifest.get("instrumentation"), apk_path=apk_dir + "/base.apk",
-        installed_at=time.time())
+    device.packages[package] = installed_package(info, apk_dir + "/base.apk")
     device.install_log.append(package)
     inv.print("Success")
     return 0
 
 
-def _read_test_manifest(payload: bytes) -> dict | None:
-    import io
+def installed_package(info: ApkInfo, apk_path: str) -> InstalledPackage:
+    # an instrumentation whose target is another package cannot run against this one
+    instrumentation = info.instrumentation if info.instrumentation_target in (None, info.package) else None
+    return InstalledPackage(package=info.package, version_code=info.version_code, version_name=info.version_name,
+                            instrumentation=instrumentation, apk_path=apk_path, installed_at=time.time(),
+                            signer_sha256=info.signer_sha256, activity=info.launchable_activity,
+                            min_sdk=info.min_sdk, target_sdk=info.target_sdk)
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            manifest = json.loads(archive.read("AndroidManifest.xml"))
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("mobilekit_test_apk") != 1:
-        return None
-    if not isinstance(manifest.get("package"), str) or not isinstance(manifest.get("version_code"), int):
-        return None
-    return manifest
+
+_APK_CACHE: dict[str, ApkInfo] = {}
+
+
+def apk_info(payload: bytes) -> ApkInfo:
+    """read_apk on bytes, remembered by content (the same APK is installed in many tests)."""
+    import hashlib
+
+    key = hashlib.sha256(payload).hexdigest()
+    if key not in _APK_CACHE:
+        with tempfile.TemporaryDirectory(prefix="adb-emu-pm-") as scratch:
+            staged = Path(scratch) / "base.apk"
+            staged.write_bytes(payload)
+            try:
+                info = read_apk(staged)
+            except ApkError as exc:
+                raise ApkError(str(exc).replace(str(staged), "{path}")) from None
+        _APK_CACHE[key] = info
+    return _APK_CACHE[key]
 
 
 # ---- dumpsys --------------------------------------------------------------------------------------
@@ -247,7 +381,7 @@ def _dumpsys(device, inv: Invocation) -> int:
         inv.print(f"  Package [{record.package}] (3f1d2e1):")
         inv.print(f"    userId=10245")
         inv.print(f"    codePath={posixpath.dirname(record.apk_path)}")
-        inv.print(f"    versionCode={record.version_code} minSdk=26 targetSdk=35")
+        inv.print(f"    versionCode={record.version_code} minSdk={record.min_sdk} targetSdk={record.target_sdk}")
         inv.print(f"    versionName={record.version_name}")
         inv.print(f"    firstInstallTime={time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.installed_at))}")
         return 0
@@ -468,4 +602,5 @@ def _kill(process: subprocess.Popen):
     process.wait()
 
 
-__all__ = ["make_test_apk", "install_commands", "PIXEL_7_PROPS", "InstalledPackage"]
+__all__ = ["make_test_apk", "make_keystore", "read_apk", "apk_info", "apk_tools_missing", "ApkInfo", "ApkError",
+           "install_commands", "PIXEL_7_PROPS", "InstalledPackage"]
