@@ -5,6 +5,7 @@
     python3 android_app/scripts/build_apk.py --force    # rebuild
     python3 android_app/scripts/build_apk.py verify APK # only the checks, on any APK
     python3 android_app/scripts/build_apk.py resolve    # only fetch the Maven artifacts
+    python3 android_app/scripts/build_apk.py robolectric  # the Android layer's JVM tests (Robolectric)
 
 From the same sources, AndroidManifest.xml, app.json and gradle/libs.versions.toml as the Android
 Studio build:
@@ -251,6 +252,12 @@ def build_manifest(project: Project, out_dir: Path) -> Path:
     text, count = re.subn(r"<manifest\b", f'<manifest package="{project.package}"', text, count=1)
     if count != 1:
         raise BuildError("AndroidManifest.xml has no <manifest> element")
+    # Gradle's manifestPlaceholders, filled from the same catalog entry (app/build.gradle.kts)
+    litert = project.libraries["litert"]
+    text = text.replace("${runtimeArtifact}", f"{litert.group}:{litert.name}:{litert.version}")
+    leftover = re.search(r"\$\{\w+\}", text)
+    if leftover:
+        raise BuildError(f"AndroidManifest.xml uses the placeholder {leftover.group()}, which build_apk.py does not fill")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "AndroidManifest.xml"   # aapt insists on the name
     path.write_text(text)
@@ -793,11 +800,87 @@ def verify(apk: Path, *, project: Project | None = None, deps: dict[str, Path] |
             "warnings": warnings}
 
 
+# ---- Robolectric: the Android layer's JVM tests ----------------------------------------------------
+
+ROBOLECTRIC_SUMMARY = re.compile(r"^(OK \((\d+) tests?\)|Tests run: (\d+),\s+Failures: (\d+))", re.MULTILINE)
+
+
+def robolectric(transcripts: Path | None = None, tests: list[str] | None = None) -> int:
+    """Compiles app/src/test against the app, android-all, LiteRT and Robolectric (all from Maven
+    Central, then offline) and runs it with JUnit 4's runner: no Gradle. Robolectric reads the
+    manifest and resources the APK build linked (com/android/tools/test_config.properties, as AGP
+    writes it). Prints JUnit's summary and "N passed, N failed"; returns the number failed."""
+    project = read_project()
+    libs = project.libraries
+    deps = resolve(project)
+    work = BUILD / "robolectric"
+    work.mkdir(parents=True, exist_ok=True)
+    test_deps = maven_copy([libs["robolectric"], libs["junit"]], BUILD / "robolectric-deps", transitive=True)
+    sdk_dir = BUILD / "robolectric-sdk"
+    maven_copy([libs["android-all-instrumented"]], sdk_dir)
+    jars = []
+    for name, path in sorted(test_deps.items()):
+        if name.endswith(".jar"):
+            jars.append(path)
+        elif name.endswith(".aar"):   # androidx.test's monitor and idling resources
+            target = work / "aar" / name
+            target.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(path) as aar:
+                aar.extract("classes.jar", target)
+            jars.append(target / "classes.jar")
+    linked = work / "linked"
+    base, gen = link_resources(project, linked)
+    runtime_jars, _ = unpack_aars(deps, linked)
+    app_classes = work / "app-classes"
+    compile_java(project, deps, runtime_jars, gen, app_classes)
+    test_sources = sorted((APP_ROOT / "app" / "src" / "test" / "java").rglob("*.java"))
+    if not test_sources:
+        raise BuildError("no Robolectric tests under android_app/app/src/test/java")
+    test_classes = work / "test-classes"
+    shutil.rmtree(test_classes, ignore_errors=True)
+    test_classes.mkdir(parents=True)
+    classpath = [app_classes, *runtime_jars, *jars, deps["android-all"]]
+    run([tool("javac"), "--release", project.java_version, "-encoding", "UTF-8", "-proc:none",
+         "-Xlint:all,-classfile", "-Werror", "-cp", os.pathsep.join(map(str, classpath)), "-d", test_classes,
+         *test_sources], "javac (Robolectric tests)")
+    config = test_classes / "com" / "android" / "tools" / "test_config.properties"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"android_merged_manifest={linked / 'manifest' / 'AndroidManifest.xml'}\n"
+                      f"android_resource_apk={base}\nandroid_custom_package={project.package}\n")
+    names = tests or sorted(".".join(p.relative_to(APP_ROOT / "app" / "src" / "test" / "java").with_suffix("").parts)
+                            for p in test_sources if p.name.endswith("Test.java"))
+    fixtures = REPO / "tests" / "fixtures" / "protocol"
+    transcripts = transcripts or work / "transcripts"
+    transcripts.mkdir(parents=True, exist_ok=True)
+    litert = libs["litert"]
+    argv = [tool("java"), "-Drobolectric.offline=true", f"-Drobolectric.dependency.dir={sdk_dir}",
+            "-Drobolectric.logging.enabled=false", f"-Dmobilekit.fixtures={fixtures}",
+            f"-Dmobilekit.transcripts={transcripts}", f"-Dmobilekit.runtimeArtifact={litert.gav}",
+            "-cp", os.pathsep.join(map(str, [test_classes, *classpath])), "org.junit.runner.JUnitCore", *names]
+    say(f"Robolectric: {len(names)} test classes (offline, SDK {project.compile_sdk})")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1200)
+    output = done.stdout + done.stderr
+    print(output[-20000:] if done.returncode else done.stdout[-3000:])
+    summary = ROBOLECTRIC_SUMMARY.search(output)
+    if not summary:
+        print("0 passed, 1 failed")
+        return 1
+    if summary.group(2):
+        passed, failed = int(summary.group(2)), 0
+    else:
+        failed = int(summary.group(4))
+        passed = int(summary.group(3)) - failed
+    print(f"{passed} passed, {failed} failed")
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "verify", "resolve"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "verify", "resolve", "robolectric"])
+    parser.add_argument("--transcripts", type=Path, default=None,
+                        help="robolectric: where the tests write `am instrument -r` transcripts")
     parser.add_argument("apk", nargs="?", help="verify: the APK to check (default: the bundled one)")
     parser.add_argument("--force", action="store_true", help="rebuild even when no input changed")
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where the APK goes (default {OUTPUT})")
@@ -806,6 +889,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "resolve":
             for alias, path in resolve(read_project()).items():
                 print(f"{alias}\t{path}")
+        elif args.command == "robolectric":
+            return 1 if robolectric(args.transcripts) else 0
         elif args.command == "verify":
             report = verify(Path(args.apk) if args.apk else args.output)
             print(json.dumps(report, indent=2))
