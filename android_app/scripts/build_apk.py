@@ -5,6 +5,7 @@
     python3 android_app/scripts/build_apk.py --force    # rebuild
     python3 android_app/scripts/build_apk.py verify APK # only the checks, on any APK
     python3 android_app/scripts/build_apk.py resolve    # only fetch the Maven artifacts
+    python3 android_app/scripts/build_apk.py compile    # only compile the app (javac -Werror)
     python3 android_app/scripts/build_apk.py robolectric  # the Android layer's JVM tests (Robolectric)
 
 From the same sources, AndroidManifest.xml, app.json and gradle/libs.versions.toml as the Android
@@ -724,8 +725,14 @@ def verify(apk: Path, *, project: Project | None = None, deps: dict[str, Path] |
     project = project or read_project()
     deps = deps or resolve(project)
     failures, warnings = [], []
-    signature = run([tool("apksigner"), "verify", "--verbose", "--min-sdk-version", project.min_sdk, apk],
-                    "apksigner verify")
+    try:
+        signature = run([tool("apksigner"), "verify", "--verbose", "--min-sdk-version", project.min_sdk, apk],
+                        "apksigner verify")
+    except MissingTool:
+        raise
+    except BuildError as exc:
+        signature = ""
+        failures.append(" ".join(str(exc).split("\n")[1:3]) or str(exc))
     schemes = {int(v): flag == "true" for v, flag in re.findall(r"Verified using v(\d) scheme \(APK Signature Scheme v\d\): (\w+)", signature)}
     if not schemes.get(2):
         failures.append("apksigner: not verified with the v2 scheme")
@@ -878,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "verify", "resolve", "robolectric"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "verify", "resolve", "compile", "robolectric"])
     parser.add_argument("--transcripts", type=Path, default=None,
                         help="robolectric: where the tests write `am instrument -r` transcripts")
     parser.add_argument("apk", nargs="?", help="verify: the APK to check (default: the bundled one)")
@@ -889,6 +896,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "resolve":
             for alias, path in resolve(read_project()).items():
                 print(f"{alias}\t{path}")
+        elif args.command == "compile":
+            project = read_project()
+            deps = resolve(project)
+            work = BUILD / "compile"
+            _, gen = link_resources(project, work)
+            runtime_jars, _ = unpack_aars(deps, work)
+            compile_java(project, deps, runtime_jars, gen, work / "classes")
+            print("app compiles (javac -Xlint:all -Werror against android-all and LiteRT)")
         elif args.command == "robolectric":
             return 1 if robolectric(args.transcripts) else 0
         elif args.command == "verify":

@@ -83,7 +83,6 @@ def app_group():
       mobilekit app install
       mobilekit app install --apk android_app/app/build/outputs/apk/debug/app-debug.apk --serial R58M123
       mobilekit app check
-      mobilekit app build
     """
 
 
@@ -127,7 +126,7 @@ def build_command(force):
     \b
     Example:
       mobilekit app build
-      mobilekit app build --force && mobilekit app install --force
+      mobilekit app build --force
     """
     from ..device.app import build_bundled_apk
 

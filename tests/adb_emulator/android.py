@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shutil
 import signal
 import subprocess
 import sys
@@ -419,14 +420,65 @@ def _am(device, inv: Invocation) -> int:
         package = args[-1]
         device.force_stop(package)
         return 0
+    if args[:1] == ["start"]:
+        return _am_start(device, inv, args[1:])
     if args[:1] != ["instrument"]:
         inv.error(f"am: unsupported: {' '.join(args[:1])}")
         return 1
     return Instrumentation(device, inv, args[1:]).run()
 
 
+def _am_start(device, inv: Invocation, args: list[str]) -> int:
+    """`am start [-S] [-W] -n PKG/.Activity --es request PATH`: the companion app's BenchActivity runs
+    the request in front (bench --foreground) and writes result.json, as the app does; am returns
+    once the Activity is started, not when the run ends."""
+    import threading
+
+    component, extras, stop_first, index = None, {}, False, 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--es", "-e") and index + 2 < len(args):
+            extras[args[index + 1]] = args[index + 2]
+            index += 3
+            continue
+        if arg == "-n" and index + 1 < len(args):
+            component = args[index + 1]
+            index += 2
+            continue
+        if arg == "-S":
+            stop_first = True
+        index += 1
+    package, _, cls = (component or "").partition("/")
+    if cls.startswith("."):
+        cls = package + cls
+    record = device.packages.get(package)
+    inv.print(f"Starting: Intent {{ cmp={component} (has extras) }}")
+    if record is None or record.activity != cls:
+        inv.error(f"Error type 3\nError: Activity class {{{package}/{cls}}} does not exist.")
+        return 1
+    if stop_first:
+        device.force_stop(package)
+    request = extras.get("request")
+    if not request:
+        return 0  # the screen opens for a person; nothing runs
+
+    class Front(Instrumentation):
+        launch = "activity"
+
+        def status(self, code, **values):
+            pass  # an Activity has no transcript
+
+    quiet = Invocation(inv.shell, ["am"], lambda data: None, lambda data: None, None, threading.Event())
+    front = Front(device, quiet, [])
+    threading.Thread(target=front._run_host_runner, args=(request, package), daemon=True,
+                     name="emulated-activity").start()
+    return 0
+
+
 class Instrumentation:
     """`am instrument -w -r -e request PATH PKG/CLASS`, as the companion app answers it."""
+
+    launch = "instrumentation"
 
     def __init__(self, device, inv: Invocation, args: list[str]):
         self.device, self.inv = device, inv
@@ -513,10 +565,14 @@ class Instrumentation:
         result = json.loads(device.fs.host(result_device_path).read_text())
         run_id = result.get("run_id", "")
         self.stage(run_id, "write")
+        # As the app: status, error, paths and a summary; the host pulls result.json.
+        timing = result.get("timing") if isinstance(result.get("timing"), dict) else {}
+        delegate = result.get("delegate") if isinstance(result.get("delegate"), dict) else {}
+        samples = timing.get("samples_ns")
         final = {"id": "mobilekit", "protocol_version": 1, "run_id": run_id, "status": result.get("status"),
-                 # Android's org.json writes "/" as "\/"; the host must read it either way
-                 "result": json.dumps(result, separators=(",", ":")).replace("/", "\\/"),
-                 "result_path": result_device_path}
+                 "result_path": result_device_path, "samples": len(samples) if isinstance(samples, list) else 0}
+        if delegate.get("applied"):
+            final["applied"] = delegate["applied"]
         if result.get("error"):
             final["error"] = f"{result['error']['stage']}: {result['error']['message']}"
         run_dir = posixpath.dirname(result_device_path)
@@ -543,8 +599,11 @@ class Instrumentation:
             if request.get("inputs", {}).get("kind") == "npy":
                 request["inputs"]["files"] = [str(fs.host(f, base)) for f in request["inputs"]["files"]]
             output_device = fs.normalize(request.get("output_dir") or base, base)
-            request["output_dir"] = str(fs.host(output_device))
-        except (KeyError, TypeError, PermissionError) as exc:
+            final_dir = fs.host(output_device)
+            # The host runner writes into a scratch folder; the files move into place below with
+            # result.json last, so a host polling for it (am start) never reads a half-made result.
+            request["output_dir"] = str(Path(tempfile.mkdtemp(prefix=".emu-run-", dir=final_dir)))
+        except (KeyError, TypeError, OSError) as exc:
             return None, f"bad request: {exc}"
         run_id = str(request.get("run_id", ""))
         self.stage(run_id, "init")
@@ -569,10 +628,12 @@ class Instrumentation:
             # the host runner writes result.json even for failed runs; only "no result" is fatal
         result_host = Path(request["output_dir"]) / "result.json"
         if not result_host.is_file():
+            shutil.rmtree(result_host.parent, ignore_errors=True)
             return None, f"runner wrote no result: {stderr.strip()[-300:]}"
         result = json.loads(result_host.read_text())
         result["runner"] = {"kind": "android", "version": device.app_version_name(package),
-                            "runtime": "litert", "runtime_version": result["runner"]["runtime_version"]}
+                            "runtime": "litert", "runtime_version": result["runner"]["runtime_version"],
+                            "launch": self.launch}
         props = device.props
         # the app cannot know the serial adb gives it: null, as on a phone
         result["device"] = {"serial": None, "manufacturer": props["ro.product.manufacturer"],
@@ -588,10 +649,16 @@ class Instrumentation:
                  "battery_temp_c": device.battery_temp_c}
         result["thermal"] = {"start": state, "end": state}
         result.update(device.faults.result_patch or {})
-        tmp = result_host.with_suffix(".tmp")
+        scratch_dir = Path(request["output_dir"])
+        for produced in scratch_dir.iterdir():
+            if produced.name != "result.json":
+                os.replace(produced, final_dir / produced.name)
+        final = final_dir / "result.json"
+        tmp = final_dir / ".result.json.tmp"
         tmp.write_text(json.dumps(result, indent=2))
-        os.replace(tmp, result_host)
-        return fs.device_path(result_host), None
+        os.replace(tmp, final)
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+        return fs.device_path(final), None
 
 
 def _kill(process: subprocess.Popen):

@@ -70,7 +70,7 @@ public class BenchInstrumentationTest {
 
         BenchInstrumentation.Outcome outcome = BenchInstrumentation.execute(context, request.getPath(), transcript);
         transcript.finish(outcome.code, outcome.bundle);
-        transcript.save("robolectric_ok");
+        transcript.save("robolectric_ok", resultOf(outcome));
 
         assertEquals(Activity.RESULT_OK, outcome.code);
         assertEquals(java.util.Arrays.asList("load", "init", "warmup", "run", "outputs", "write"),
@@ -114,7 +114,7 @@ public class BenchInstrumentationTest {
 
         BenchInstrumentation.Outcome outcome = BenchInstrumentation.execute(context, request.getPath(), transcript);
         transcript.finish(outcome.code, outcome.bundle);
-        transcript.save("robolectric_200k");
+        transcript.save("robolectric_200k", resultOf(outcome));
 
         assertEquals(Activity.RESULT_OK, outcome.code);
         assertEquals("200000", outcome.bundle.getString("samples"));
@@ -133,6 +133,11 @@ public class BenchInstrumentationTest {
         }
     }
 
+    private static File resultOf(BenchInstrumentation.Outcome outcome) {
+        String path = outcome.bundle.getString("result_path");
+        return path == null ? null : new File(path);
+    }
+
     private static int parcelSize(Bundle bundle) {
         Parcel parcel = Parcel.obtain();
         try {
@@ -148,7 +153,7 @@ public class BenchInstrumentationTest {
         Transcript transcript = new Transcript();
         BenchInstrumentation.Outcome outcome = BenchInstrumentation.execute(context, null, transcript);
         transcript.finish(outcome.code, outcome.bundle);
-        transcript.save("robolectric_no_request");
+        transcript.save("robolectric_no_request", null);
         assertEquals(Activity.RESULT_CANCELED, outcome.code);
         assertEquals("failed", outcome.bundle.getString("status"));
         assertTrue(outcome.bundle.getString("error").contains("-e request"));
@@ -167,7 +172,7 @@ public class BenchInstrumentationTest {
 
         BenchInstrumentation.Outcome outcome = BenchInstrumentation.execute(context, request.getPath(), transcript);
         transcript.finish(outcome.code, outcome.bundle);
-        transcript.save("robolectric_failed");
+        transcript.save("robolectric_failed", resultOf(outcome));
 
         // The run ended (RESULT_OK); the result says it failed, and where.
         assertEquals(Activity.RESULT_OK, outcome.code);

@@ -44,12 +44,19 @@ final class Transcript implements BenchInstrumentation.StatusSink {
         return text.toString();
     }
 
-    /** Writes the transcript where the Python side reads it (-Dmobilekit.transcripts), if set. */
-    void save(String name) throws IOException {
+    /**
+     * Writes the transcript where the Python side reads it (-Dmobilekit.transcripts), if set, with
+     * the result.json the run wrote beside it (NAME.result.json), as the host would pull it.
+     */
+    void save(String name, File resultFile) throws IOException {
         String dir = System.getProperty("mobilekit.transcripts");
         if (dir != null) {
             File out = new File(dir, name + ".txt");
             Files.write(out.toPath(), text().getBytes(StandardCharsets.UTF_8));
+            if (resultFile != null && resultFile.isFile()) {
+                Files.copy(resultFile.toPath(), new File(dir, name + ".result.json").toPath(),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
         }
     }
 }
