@@ -238,8 +238,9 @@ def source_files() -> list[Path]:
 
 def inputs_digest() -> str:
     digest = hashlib.sha256()
-    for path in source_files():
-        digest.update(str(path.relative_to(REPO) if path.is_relative_to(REPO) else path).encode())
+    labelled = sorted((str(p.relative_to(REPO) if p.is_relative_to(REPO) else p), p) for p in source_files())
+    for label, path in labelled:   # the same digest wherever the checkout is
+        digest.update(label.encode())
         digest.update(b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
     return digest.hexdigest()
