@@ -132,7 +132,7 @@ def test_full_disk_is_clear(installed, tiny_tflite_path, tmp_path, no_adb_server
 
 
 def test_missing_app_without_apk_says_what_is_missing(emulator, tiny_tflite_path, tmp_path, no_adb_server,
-                                                      monkeypatch):
+                                                      monkeypatch, no_bundled_apk):
     monkeypatch.delenv("MOBILEKIT_APK", raising=False)
     monkeypatch.delenv("ANDROID_HOME", raising=False)
     monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)

@@ -69,7 +69,7 @@ def test_app_install_wrong_protocol_is_refused(emulator, no_adb_server, tmp_path
     assert result.exit_code == 1 and "speaks protocol 2" in result.stderr
 
 
-def test_app_install_says_what_is_missing(emulator, no_adb_server, tmp_path, monkeypatch):
+def test_app_install_says_what_is_missing(emulator, no_adb_server, no_bundled_apk, tmp_path, monkeypatch):
     monkeypatch.delenv("ANDROID_HOME", raising=False)
     monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)
     project = tmp_path / "android_app"
@@ -100,7 +100,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_gradle_build_past_its_time_is_stopped_with_everything_it_started(tmp_path, monkeypatch):
+def test_a_gradle_build_past_its_time_is_stopped_with_everything_it_started(tmp_path, monkeypatch, no_bundled_apk):
     import os
     import signal
     import time
