@@ -1,5 +1,6 @@
 """Benchmarking on phones: AndroidRunner pushes the model and inputs (skipping files whose sha256
-is already there), runs the companion app's instrumentation, and brings result.json and outputs back."""
+is already there), runs the companion app's instrumentation (or, with ``foreground``, its Activity),
+and brings result.json and outputs back."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,6 +8,7 @@ import json
 import math
 import posixpath
 import re
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +19,7 @@ from ..errors import BenchError, DeviceError, ProtocolError
 from ..device import app as companion
 from ..device.device import Device
 from ..device.discovery import attached_serials, open_transport
-from ..device.instrument import InstrumentParser, StatusBundle
+from ..device.instrument import RESULT_OK, InstrumentParser, InstrumentResult, StatusBundle
 from ..device.transport import DeviceTimeoutError, Transport
 from ..results import protocol
 from .host_parent import Runner
@@ -25,13 +27,21 @@ from .host_parent import Runner
 # The app's own external files folder: shell may write it, the app reads it without permissions.
 DEVICE_ROOT = f"/sdcard/Android/data/{companion.APP_PACKAGE}/files/mobilekit"
 _SAFE_OUTPUT = re.compile(r"^outputs(_\d+)?\.npy$")
+APP_ACTIVITY = f"{companion.APP_PACKAGE}/.BenchActivity"   # runs a request in front (bench --foreground)
+FRONT_POLL_S = 0.5       # how often the host looks for result.json of a run in front
+FRONT_STATUS_S = 10.0    # how often it says it is still waiting
 
 
 class AndroidRunner(Runner):
     kind = "android"
 
-    def __init__(self, transport: Transport, *, apk=None, device_root: str = DEVICE_ROOT):
+    def __init__(self, transport: Transport, *, apk=None, device_root: str = DEVICE_ROOT,
+                 foreground: bool = False):
         self.transport = transport
+        # foreground: run each request in the app's Activity (top-app scheduling, as an app the
+        # user looks at) instead of the headless instrumentation (default scheduling group).
+        self.foreground = bool(foreground)
+        self.launch = "activity" if self.foreground else "instrumentation"
         self.target = transport.serial
         self.apk = apk
         self.device_root = device_root
@@ -109,7 +119,11 @@ class AndroidRunner(Runner):
         parser = InstrumentParser(status_line)
         command = ["am", "instrument", "-w", "-r", "-e", "request", remote_request_path, companion.component()]
         try:
-            transport.shell_stream(command, parser.feed, timeout_s=timeout_s)
+            if self.foreground:
+                outcome = self._run_in_front(remote_request_path, remote_run, run_id, timeout_s, say)
+            else:
+                transport.shell_stream(command, parser.feed, timeout_s=timeout_s)
+                outcome = parser.finish()
         except DeviceTimeoutError:
             self._stop_app()
             raise BenchError(f"run {run_id} on {serial} did not finish within {timeout_s:g} s; the app was "
@@ -121,7 +135,6 @@ class AndroidRunner(Runner):
         except DeviceError as exc:
             raise DeviceError(f"{serial}: connection lost during run {run_id}: {exc.message}",
                               serial=serial, hint="reconnect the phone and rerun; finished runs are kept") from None
-        outcome = parser.finish()
         problem = outcome.error_message()
         if problem is not None:
             if outcome.failed is not None:
@@ -143,6 +156,8 @@ class AndroidRunner(Runner):
         if result.get("run_id") != run_id:
             raise BenchError(f"{serial} answered run {run_id} with the result of {result.get('run_id')!r}",
                              hint="rerun; a stale result on the phone must not pass for this run")
+        if self.foreground:
+            self._check_front_launch(result, run_id)
         if isinstance(result.get("device"), dict) and not result["device"].get("serial"):
             result["device"]["serial"] = serial  # the app cannot know the serial adb gives it
         thermal_after = device.thermal()
@@ -223,6 +238,58 @@ class AndroidRunner(Runner):
             raise BenchError(f"{name} pulled from {self.target} {problem}; refusing it",
                              hint="rerun; if it repeats, reinstall the app: `mobilekit app install --force`")
 
+    # -- a run in front: the Activity, started with the request (bench --foreground) ------------------
+    def _run_in_front(self, remote_request: str, remote_run: str, run_id: str, timeout_s: float,
+                      say) -> InstrumentResult:
+        """Wake and unlock the phone, start the Activity with the request, wait for result.json.
+
+        An Activity has no transcript: the run is over when its result.json appears (the app writes
+        it last, atomically). Returns the outcome the instrumentation path would have, pointing at
+        that file. A timeout stops the app here; Ctrl-C stops it in the caller's handler."""
+        transport, serial = self.transport, self.target
+        deadline = time.monotonic() + timeout_s
+        # An Activity behind the lock screen or a dark screen is paused, not in front.
+        for command in (["input", "keyevent", "KEYCODE_WAKEUP"], ["wm", "dismiss-keyguard"]):
+            woke = transport.shell(command, timeout_s=min(timeout_s, 30.0))
+            if not woke.ok:
+                say(f"{serial}: `{' '.join(command)}` failed ({one_line(woke.output.strip()) or woke.returncode}); "
+                    "keep the screen on and unlocked")
+        command = ["am", "start", "-S", "-W", "-n", APP_ACTIVITY, "--es", "request", remote_request]
+        started = transport.shell(command, timeout_s=max(1.0, deadline - time.monotonic()))
+        problem = next((line.strip() for line in started.output.splitlines() if line.strip().startswith("Error:")),
+                       None)
+        if problem is not None:
+            self._app_checked = False  # the app (or its Activity) is not what we installed: check again
+            raise BenchError(f"{serial}: `am start` could not start {APP_ACTIVITY} for run {run_id}: "
+                             f"{one_line(problem)}", hint="run `mobilekit app install --force`")
+        remote_result = posixpath.join(remote_run, "result.json")
+        say(f"{serial}: {run_id} runs in front ({APP_ACTIVITY}); waiting for its result.json")
+        started_at = next_status = time.monotonic()
+        next_status += FRONT_STATUS_S
+        while transport.stat(remote_result) is None:
+            now = time.monotonic()
+            if now >= deadline:
+                self._stop_app()
+                raise BenchError(f"run {run_id} in front on {serial} wrote no result.json within {timeout_s:g} s; "
+                                 "the app was stopped",
+                                 hint="keep the screen on and unlocked (a PIN lock cannot be dismissed over adb), "
+                                      "or raise --timeout")
+            if now >= next_status:
+                say(f"{serial}: {run_id} still running in front ({now - started_at:.0f} s)")
+                next_status = now + FRONT_STATUS_S
+            time.sleep(min(FRONT_POLL_S, max(0.0, deadline - now)))
+        return InstrumentResult(result={"result_path": remote_result}, code=RESULT_OK)
+
+    def _check_front_launch(self, result: dict, run_id: str) -> None:
+        runner = result.get("runner")
+        launch = runner.get("launch") if isinstance(runner, dict) else None
+        if launch != "activity":
+            self._app_checked = False
+            said = "no runner.launch" if launch is None else f"runner.launch {one_line(str(launch))!r}"
+            raise BenchError(f"the result of {run_id} from {self.target} has {said}, not 'activity': the app "
+                             "on the phone is too old to run a request in front",
+                             hint="run `mobilekit app install --force`")
+
     def _stop_app(self) -> None:
         try:
             self.transport.shell(["am", "force-stop", companion.APP_PACKAGE], timeout_s=10)
@@ -272,9 +339,10 @@ def _npy_mismatch(path: Path, declared: dict) -> str | None:
 
 
 def device_runners(serials=None, all_devices: bool = False, adb: str = "auto", connect: str | None = None,
-                   apk=None) -> list[Runner]:
+                   apk=None, foreground: bool = False) -> list[Runner]:
     """One AndroidRunner per chosen phone: ``serials``, every ready phone (``all_devices``), the
-    phone at ``connect``, or the only attached phone."""
+    phone at ``connect``, or the only attached phone. ``foreground``: runs go through the app's
+    Activity (see AndroidRunner)."""
     if connect:
         transports = [open_transport(serials[0] if serials else None, adb=adb, connect=connect)]
     elif serials:
@@ -287,4 +355,4 @@ def device_runners(serials=None, all_devices: bool = False, adb: str = "auto", c
         transports = [open_transport(serial, adb=adb) for serial in found]
     else:
         transports = [open_transport(None, adb=adb)]
-    return [AndroidRunner(transport, apk=apk) for transport in transports]
+    return [AndroidRunner(transport, apk=apk, foreground=foreground) for transport in transports]

@@ -70,6 +70,8 @@ class RunSummary:
     fidelity: dict | None = None
     device: dict = field(default_factory=dict)
     thermal: dict = field(default_factory=dict)
+    # phones: how the run was started, "instrumentation" or "activity" (in front, --foreground)
+    launch: str | None = None
     # The run's result as read once (None when the runner left none): what report and sweep use.
     result: protocol.BenchResult | None = field(default=None, repr=False, compare=False, metadata=IN_MEMORY)
 
@@ -123,7 +125,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
           parallel: bool = True, seed: int = INPUT_SEED,
           on_status: Callable[[str], None] | None = None,
-          runners: Sequence[Runner] | None = None) -> BenchSummary:
+          runners: Sequence[Runner] | None = None, foreground: bool = False) -> BenchSummary:
     """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
 
     ``target="auto"`` uses attached phones when there are any, else this computer. ``data`` (an
@@ -132,6 +134,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     (a Keras model or a .tflite) gives fidelity. Results go to
     ``output_dir/runs/<target>/<run_key>/result.json``; a rerun skips finished runs unless ``force``.
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
+    ``foreground`` runs each request on the phone in the companion app's Activity, as the app in
+    front (top-app scheduling), instead of the headless instrumentation (default group).
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
@@ -144,6 +148,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise UsageError("labels need data: give --data with the samples the labels belong to")
     if reference is not None and data is None:
         raise UsageError("--reference needs --data: fidelity compares outputs on the same samples")
+    _check_foreground(foreground, target, runners)
 
     model_path = Path(model).expanduser()
     if not model_path.is_file():
@@ -170,7 +175,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
 
     if runners is None:
         runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
-                                          connect=connect)
+                                          connect=connect, foreground=foreground)
     else:
         runners, reason = list(runners), "runners given by the caller"
     if not runners:
@@ -184,7 +189,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         for name, count in settings.configurations:
             request = _request(model_path, model_sha256, name, count, settings,
                                inputs=prepared.inputs, save_outputs=save_outputs)
-            key = run_key(model_sha256, runner.kind, request, prepared.identity)
+            key = run_key(model_sha256, runner.kind, request, prepared.identity, launch=runner.launch)
             request = dataclasses.replace(request, run_id=key)
             run_dir = out / "runs" / _safe_name(runner.target) / key
             plan.append((runner, request, key, run_dir))
@@ -350,13 +355,25 @@ def _reference_outputs(reference, x) -> np.ndarray:
 # targets and requests
 
 
-def _select_runners(target, *, devices, all_devices, adb, connect) -> tuple[list[Runner], str]:
+def _check_foreground(foreground: bool, target: str, runners) -> None:
+    if not foreground:
+        return
+    if target == "host":
+        raise UsageError("--foreground runs on a phone, in the companion app's Activity; it does not go "
+                         "with --target host", hint="drop --foreground, or use --target device")
+    if runners is not None:
+        raise UsageError("foreground=True chooses how bench makes its phone runners; with runners given, "
+                         "pass AndroidRunner(..., foreground=True) instead")
+
+
+def _select_runners(target, *, devices, all_devices, adb, connect,
+                    foreground: bool = False) -> tuple[list[Runner], str]:
     if target == "host":
         if devices or all_devices or connect:
             raise UsageError("--device/--all-devices/--connect choose phones; they do not go with "
                              "--target host")
         return [HostRunner()], "--target host"
-    wants_devices = target == "device" or bool(devices) or all_devices or bool(connect)
+    wants_devices = target == "device" or bool(devices) or all_devices or bool(connect) or foreground
     if not wants_devices:
         serials: list[str] = []
         try:
@@ -371,14 +388,15 @@ def _select_runners(target, *, devices, all_devices, adb, connect) -> tuple[list
             return [HostRunner()], "no phone attached: benchmarking on this computer (host)"
         reason = f"phone(s) attached: {', '.join(serials)}"
     else:
-        reason = "--target device" if target == "device" else "phones chosen by option"
+        reason = "--target device" if target == "device" else \
+            "phones chosen by option" if devices or all_devices or connect else "--foreground"
     try:
         from .android import device_runners
     except ImportError:
         raise BenchError("phone benchmarking is not available in this installation",
                          hint="use --target host") from None
     found = device_runners(serials=list(devices) if devices else None, all_devices=all_devices,
-                           adb=adb, connect=connect)
+                           adb=adb, connect=connect, foreground=foreground)
     if not found:
         raise DeviceError("no phone to benchmark on", hint="attach one (adb devices) or use --target host")
     return list(found), reason
@@ -397,11 +415,17 @@ def _request(model_path, model_sha256, delegate, threads, settings: BenchSetting
         inputs=inputs, save_outputs=bool(save_outputs))
 
 
-def run_key(model_sha256: str, runner_kind: str, request: protocol.BenchRequest, input_identity: str) -> str:
-    """A readable, stable name for one configuration: same model + settings -> same folder."""
+def run_key(model_sha256: str, runner_kind: str, request: protocol.BenchRequest, input_identity: str,
+            launch: str | None = None) -> str:
+    """A readable, stable name for one configuration: same model + settings -> same folder.
+
+    A run in front (``launch="activity"``) gets its own folder, so it never resumes from (or
+    overwrites) the headless run of the same settings; other keys are as they always were."""
     config = {"model": model_sha256, "runner": runner_kind, "delegate": dataclasses.asdict(request.delegate),
               "runs": dataclasses.asdict(request.runs), "inputs": input_identity,
               "save_outputs": request.save_outputs}
+    if launch == "activity":
+        config["launch"] = launch
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
     return f"{model_sha256[:8]}-{request.delegate.name}-t{request.delegate.threads}-{digest}"
 
@@ -440,7 +464,7 @@ def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, res
                 resumed=resumed, result_path=str(run_dir / "result.json"))
     if result is None:
         return RunSummary(**base, delegate_applied=None, fallback_reason=None, status="failed",
-                          error=failure, device=runner.facts())
+                          error=failure, device=runner.facts(), launch=runner.launch)
     summary = RunSummary(**base, delegate_applied=result.delegate.applied,
                          fallback_reason=result.delegate.fallback_reason, status=result.status,
                          error=None, device=dataclasses.asdict(result.device),
@@ -448,7 +472,7 @@ def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, res
                          init_ms=stats.ns_to_ms(result.timing.init_ns),
                          first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
                          peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes,
-                         result=result)
+                         launch=result.runner.launch, result=result)
     if not result.ok:
         error = result.error
         summary.error = f"{error.stage}: {error.type}: {error.message}"
@@ -521,7 +545,17 @@ def format_table(summary: BenchSummary) -> str:
             "-" if accuracy is None else f"{accuracy:.4f}",
             "-" if agreement is None else f"{agreement:.4f}",
         ])
-    return text_table(headers, rows)
+    return text_table(*_with_launch(headers, rows, summary.runs))
+
+
+def _with_launch(headers, rows, runs):
+    """The table with a launch column (instrumentation or activity) when phones ran: which
+    scheduling the figures saw."""
+    if not any(run.launch for run in runs):
+        return headers, rows
+    at = headers.index("thr") + 1
+    return (headers[:at] + ["launch"] + headers[at:],
+            [row[:at] + [run.launch or "-"] + row[at:] for row, run in zip(rows, runs)])
 
 
 def _tool_versions() -> ToolVersions:

@@ -25,6 +25,7 @@ STDERR_TAIL_CHARS = 1500
 class Runner(abc.ABC):
     kind: str = ""
     target: str = ""
+    launch: str | None = None   # phones: "instrumentation", or "activity" (bench --foreground)
 
     def facts(self) -> dict:
         """Device facts for the summary (may be empty before the first run)."""

@@ -47,10 +47,15 @@ from ._common import echo_json, run_command
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Redo runs whose results already exist (default: resume).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for random inputs.")
+@click.option("--foreground", is_flag=True,
+              help="Phones: run each request in the companion app's Activity, on screen, to measure what "
+                   "an app in front sees (top-app scheduling). Default: the headless instrumentation, "
+                   "which Android schedules in the default group. Wakes and unlocks the screen; a PIN "
+                   "lock must be opened by hand. Not for --target host.")
 @run_command
 def bench_command(model, target, devices, all_devices, delegates, threads, runs, warmup, min_secs,
                   max_secs, cooldown_secs, data, labels, reference, adb, serial_order, connect, timeout_s,
-                  output_dir, as_json, force, seed):
+                  output_dir, as_json, force, seed, foreground):
     """Benchmark a .tflite model on this computer (LiteRT) or on phones over ADB.
 
     One run per (target, delegate, threads) configuration; every sample is kept in
@@ -62,6 +67,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
       mobilekit bench model.tflite --target host --delegate cpu,xnnpack --threads 1,2 --runs 100
       mobilekit bench model_int8.tflite --data test.npz --reference model.keras -o results/int8
       mobilekit bench model.tflite --all-devices --delegate xnnpack,gpu --cooldown 5
+      mobilekit bench model.tflite --all-devices --foreground   # in the app on screen (top-app)
     """
     from ..benchmark.core import bench, format_table
     from ..results.settings import check_delegates, check_threads
@@ -78,7 +84,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
                     min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs, data=data,
                     labels=labels, reference=reference, output_dir=output_dir, adb=adb,
                     connect=connect, timeout_s=timeout_s, force=force, parallel=not serial_order,
-                    seed=seed, on_status=status)
+                    seed=seed, on_status=status, foreground=foreground)
     if as_json:
         echo_json(summary)
     else:

@@ -108,6 +108,7 @@ def run_row(run) -> "OrderedDict[str, object]":
     row["source"] = run.source
     row["target"] = run.target
     row["runner_kind"] = result.runner.kind
+    row["launch"] = result.runner.launch  # phones: instrumentation, or activity (bench --foreground)
     row["runtime"] = f"{result.runner.runtime} {result.runner.runtime_version}"
     row["delegate_requested"] = result.delegate.requested
     row["delegate_applied"] = result.delegate.applied
@@ -249,7 +250,8 @@ def device_table(runs) -> tuple[list[str], list[list[str]]]:
     for run in runs:
         d, r = run.result.device, run.result.runner
         row = [run.target, _fmt(d.manufacturer), _fmt(d.model), _fmt(d.soc), _fmt(d.os), _fmt(d.sdk_level),
-               _fmt(d.abi), _fmt(d.cores), f"{r.kind} {r.version}", f"{r.runtime} {r.runtime_version}"]
+               _fmt(d.abi), _fmt(d.cores), f"{r.kind} {r.version}" + (f" ({r.launch})" if r.launch else ""),
+               f"{r.runtime} {r.runtime_version}"]
         seen.setdefault(tuple(row), row)
     return headers, list(seen.values())
 

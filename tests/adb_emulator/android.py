@@ -202,6 +202,8 @@ def install_commands(device, shell) -> None:
         "dumpsys": lambda inv: _dumpsys(device, inv),
         "am": lambda inv: _am(device, inv),
         "settings": lambda inv: 0,
+        "input": lambda inv: _input(device, inv),
+        "wm": lambda inv: _wm(device, inv),
         "nproc": lambda inv: (inv.print(str(device.cores)), 0)[1],
     })
 
@@ -412,6 +414,26 @@ def _dumpsys_thermal(device, inv: Invocation) -> int:
     return 0
 
 
+# ---- the screen: input, wm ------------------------------------------------------------------------
+
+def _input(device, inv: Invocation) -> int:
+    if inv.argv[1:2] == ["keyevent"] and len(inv.argv) == 3:
+        if inv.argv[2] in ("KEYCODE_WAKEUP", "224"):
+            device.screen_on = True
+        return 0
+    inv.error(f"input: unsupported: {' '.join(inv.argv[1:])}")
+    return 1
+
+
+def _wm(device, inv: Invocation) -> int:
+    if inv.argv[1:] == ["dismiss-keyguard"]:
+        if not device.lock_secure:
+            device.locked = False  # a secure lock shows its PIN pad instead and stays locked
+        return 0
+    inv.error(f"wm: unsupported: {' '.join(inv.argv[1:])}")
+    return 1
+
+
 # ---- am -------------------------------------------------------------------------------------------
 
 def _am(device, inv: Invocation) -> int:
@@ -434,7 +456,7 @@ def _am_start(device, inv: Invocation, args: list[str]) -> int:
     once the Activity is started, not when the run ends."""
     import threading
 
-    component, extras, stop_first, index = None, {}, False, 0
+    component, extras, stop_first, wait, index = None, {}, False, False, 0
     while index < len(args):
         arg = args[index]
         if arg in ("--es", "-e") and index + 2 < len(args):
@@ -447,6 +469,8 @@ def _am_start(device, inv: Invocation, args: list[str]) -> int:
             continue
         if arg == "-S":
             stop_first = True
+        if arg == "-W":
+            wait = True
         index += 1
     package, _, cls = (component or "").partition("/")
     if cls.startswith("."):
@@ -458,6 +482,10 @@ def _am_start(device, inv: Invocation, args: list[str]) -> int:
         return 1
     if stop_first:
         device.force_stop(package)
+    if wait:  # -W: am waits until the Activity is drawn and says how long that took
+        for line in ("Status: ok", "LaunchState: COLD", f"Activity: {package}/{cls}", "TotalTime: 212",
+                     "WaitTime: 215", "Complete"):
+            inv.print(line)
     request = extras.get("request")
     if not request:
         return 0  # the screen opens for a person; nothing runs
@@ -470,9 +498,23 @@ def _am_start(device, inv: Invocation, args: list[str]) -> int:
 
     quiet = Invocation(inv.shell, ["am"], lambda data: None, lambda data: None, None, threading.Event())
     front = Front(device, quiet, [])
-    threading.Thread(target=front._run_host_runner, args=(request, package), daemon=True,
+    threading.Thread(target=_run_in_front, args=(device, front, request, package), daemon=True,
                      name="emulated-activity").start()
     return 0
+
+
+def _run_in_front(device, front, request: str, package: str) -> None:
+    """The Activity's run: it waits while the screen is dark or locked (paused) and through a
+    run_hang_s stall; `am force-stop` ends it before it writes anything."""
+    stop = device.stop_event_for(package)
+    hang_until = time.monotonic() + device.faults.run_hang_s
+    if device.faults.run_hang_s:
+        device.fault_log.append("run hung")
+    while not device.screen_on or device.locked or time.monotonic() < hang_until:
+        if stop.wait(0.05):
+            device.fault_log.append("run in front stopped")
+            return
+    front._run_host_runner(request, package)
 
 
 class Instrumentation:

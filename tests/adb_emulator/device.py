@@ -53,6 +53,10 @@ class EmulatedDevice:
         for key in authorized_keys:
             self.authorize_key(key)
         self.features = tuple(features)
+        # The screen, for runs in front (am start): an Activity behind a dark or locked screen is
+        # paused. `input keyevent KEYCODE_WAKEUP` lights it, `wm dismiss-keyguard` opens a lock
+        # screen unless it is secure (PIN, pattern): that one waits for a person.
+        self.screen_on, self.locked, self.lock_secure = True, False, False
         self.cores = cores
         cpu = self.fs.host("/sys/devices/system/cpu/possible")
         cpu.parent.mkdir(parents=True, exist_ok=True)
