@@ -23,20 +23,6 @@ public class TelemetrySamplerTest {
 
     private static final long MS = 1_000_000L;
 
-    static final class FakeClock implements Clock {
-        long now = 7_000 * MS;
-
-        @Override
-        public long nanoTime() {
-            return now;
-        }
-
-        @Override
-        public long wallMillis() {
-            return now / MS;
-        }
-    }
-
     /** Warms by one degree per reading; status turns light at the third. */
     static final class WarmingProbe implements TelemetrySampler.Probe {
         int reads;
@@ -56,7 +42,7 @@ public class TelemetrySamplerTest {
 
     @Test
     public void samplesAtStagesAndOnceEachIntervalWithTheLatencyIndex() {
-        FakeClock clock = new FakeClock();
+        BenchRunnerTest.FakeClock clock = new BenchRunnerTest.FakeClock();
         WarmingProbe probe = new WarmingProbe();
         TelemetrySampler sampler = new TelemetrySampler(probe, clock, 1_000 * MS);
         sampler.start("warmup");
@@ -85,7 +71,7 @@ public class TelemetrySamplerTest {
 
     @Test
     public void absentFiguresAreNullInJsonNotZero() throws Exception {
-        FakeClock clock = new FakeClock();
+        BenchRunnerTest.FakeClock clock = new BenchRunnerTest.FakeClock();
         TelemetrySampler sampler = new TelemetrySampler(new WarmingProbe(), clock, 1_000 * MS);
         JSONObject first = sampler.start("run").toJson();
         assertEquals("none", first.getString("thermal_status"));
@@ -99,7 +85,7 @@ public class TelemetrySamplerTest {
 
     @Test
     public void aFailingProbeGivesAnAbsentSampleAndTheRunGoesOn() throws Exception {
-        FakeClock clock = new FakeClock();
+        BenchRunnerTest.FakeClock clock = new BenchRunnerTest.FakeClock();
         WarmingProbe probe = new WarmingProbe();
         TelemetrySampler sampler = new TelemetrySampler(probe, clock, 1_000 * MS);
         sampler.start("run");
@@ -130,7 +116,7 @@ public class TelemetrySamplerTest {
 
     @Test(expected = IllegalArgumentException.class)
     public void refusesAZeroInterval() {
-        new TelemetrySampler(new WarmingProbe(), new FakeClock(), 0);
+        new TelemetrySampler(new WarmingProbe(), new BenchRunnerTest.FakeClock(), 0);
     }
 
     private static void write(File file, String text) throws Exception {
