@@ -167,3 +167,38 @@ def test_gate_gives_up_at_its_limit_and_refuses_a_figure_the_device_lacks():
     assert not record.met and record.waited_s == 12 and record.unmet == ["thermal<=none (now severe)"]
     with pytest.raises(UsageError, match="does not report its thermal headroom"):
         wait_for_gate(parse_gate("headroom<=0.5"), lambda: {"headroom": None})
+
+
+# ---- the host runner child, for real ----------------------------------------------------------
+
+def test_host_runner_times_for_a_duration_and_keeps_aligned_telemetry(tmp_path, tiny_tflite_path):
+    from test_host_runner import make_request, run
+
+    request = make_request(tmp_path, tiny_tflite_path, schema_version=2,
+                           runs={"timed_runs": 5, "max_secs": 0.05, "duration_secs": 0.6,
+                                 "telemetry_interval_secs": 0.1})
+    completed, result = run(request)
+    assert completed.returncode == 0, completed.stderr
+    samples = result.timing.samples_ns
+    assert len(samples) > 5 and sum(samples) / 1e9 > 0.3  # duration, not count or max_secs, ended it
+    telemetry = result.telemetry
+    stages = [s["stage"] for s in telemetry]
+    assert stages[0] == "load" and {"init", "warmup", "run"} <= set(stages)
+    run_samples = [s for s in telemetry if s["stage"] == "run"]
+    assert len(run_samples) >= 4  # the boundaries and the interval samples in between
+    assert run_samples[0]["index"] == 0 and run_samples[-1]["index"] == len(samples)
+    assert [s["index"] for s in run_samples] == sorted(s["index"] for s in run_samples)
+    assert all(a["t_ns"] <= b["t_ns"] for a, b in zip(telemetry, telemetry[1:]))
+    for sample in telemetry:
+        assert sample["rss_bytes"] > 0
+        assert sample["headroom"] is None and sample["thermal_status"] is None  # no such thing on Linux
+        assert sample["cpu_freq_khz"] is None or all(f is None or f > 0 for f in sample["cpu_freq_khz"])
+
+
+def test_host_runner_with_sampling_off_writes_no_telemetry(tmp_path, tiny_tflite_path):
+    from test_host_runner import make_request, run
+
+    completed, result = run(make_request(tmp_path, tiny_tflite_path, schema_version=2,
+                                         runs={"telemetry_interval_secs": 0}))
+    assert completed.returncode == 0, completed.stderr
+    assert result.telemetry is None and len(result.timing.samples_ns) == 20
