@@ -202,3 +202,37 @@ def test_host_runner_with_sampling_off_writes_no_telemetry(tmp_path, tiny_tflite
                                          runs={"telemetry_interval_secs": 0}))
     assert completed.returncode == 0, completed.stderr
     assert result.telemetry is None and len(result.timing.samples_ns) == 20
+
+
+# ---- compare and flagged runs -------------------------------------------------------------------
+
+def _flagged_and_clean(tmp_path):
+    import json
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "protocol" / "v2" / "results" / "ok_android_sustained_flagged.json"
+    flagged = json.loads(fixture.read_text())
+    clean = json.loads(fixture.read_text())
+    clean["timing"]["samples_ns"] = clean["timing"]["samples_ns"][:1500]  # the cool first half minute
+    clean["telemetry"] = [s for s in clean["telemetry"] if s["index"] <= 1500]
+    clean["flags"], clean["run_id"] = [], "cool"
+    for name, data in (("a", clean), ("b", flagged)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "result.json").write_text(json.dumps(data))
+    return tmp_path / "a", tmp_path / "b"
+
+
+def test_compare_will_not_judge_a_flagged_run_unless_allowed(tmp_path):
+    from mobilekit.errors import ReportError
+    from mobilekit.reporting.comparison import NOT_JUDGED, compare, format_compare
+
+    a, b = _flagged_and_clean(tmp_path)
+    record = compare(a, b)
+    assert record.verdict == NOT_JUDGED
+    reason = record.comparisons[0].reason
+    assert "will not judge a flagged run: B's run is flagged (thermal status changed" in reason
+    assert "--allow-throttled" in reason and "overall: not judged" in format_compare(record)
+    with pytest.raises(ReportError, match="budget median=\\+5%.*will not judge a flagged run"):
+        compare(a, b, budgets="median=+5%")
+    assert compare(a, b, allow_throttled=True).verdict == "slower"
+    assert compare(a, a).verdict != NOT_JUDGED  # clean on both sides: judged as ever

@@ -120,5 +120,13 @@ def flag_summary(flags: Iterable[dict] | None) -> str:
     return "; ".join(flag["reason"] for flag in flags or ())
 
 
-__all__ = ["throttling", "contamination_flags", "sample_times_s", "timed_samples", "flag_summary",
+def refusal(sides: Iterable[tuple[str, object]]) -> str | None:
+    """Why a comparison will not judge, given ``(name, BenchResult)`` pairs; None when every run
+    is clean. The text names each flagged run and its reasons."""
+    parts = [f"{name}'s run is flagged ({flag_summary(result.flags)})"
+             for name, result in sides if getattr(result, "flags", None)]
+    return "; ".join(parts) or None
+
+
+__all__ = ["throttling", "refusal", "contamination_flags", "sample_times_s", "timed_samples", "flag_summary",
            "mean_frequency_khz", "STATUS_ORDER", "WINDOW_S", "RISE_FRACTION", "FREQ_DROP_FRACTION"]
