@@ -21,11 +21,13 @@ import numpy as np
 
 from .._compat import ToolVersions
 from .._io import save_npy_atomic, sha256_file, write_json_atomic
-from .._text import format_ms, text_table, utc_now_iso
+from .._text import format_ms, parse_duration, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
 from ..records import to_dict
 from ..results import protocol, stats
+from .cooldown import DEFAULT_LIMIT_S, parse_gate
 from .host_parent import HostRunner, Runner
+from .sustained import CooldownGate, judge, summary_fields
 
 TARGETS = ("auto", "host", "device")
 DEFAULT_MAX_SECS = 150.0
@@ -69,6 +71,11 @@ class RunSummary:
     fidelity: dict | None = None
     device: dict = field(default_factory=dict)
     thermal: dict = field(default_factory=dict)
+    # sustained runs and their trust (results/throttling.py); None and [] for version-1 results
+    throttling_ratio: float | None = None
+    time_to_rise_s: float | None = None
+    flags: list[str] = field(default_factory=list)
+    flag_reasons: str = ""
 
 
 @dataclass
@@ -119,6 +126,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           reference=None, output_dir=None, adb: str = "auto", connect: str | None = None,
           timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
           parallel: bool = True, seed: int = INPUT_SEED,
+          duration=None, cooldown_until: str | None = None, cooldown_limit_s: float = DEFAULT_LIMIT_S,
+          telemetry_interval_s: float | None = None,
           on_status: Callable[[str], None] | None = None,
           runners: Sequence[Runner] | None = None) -> BenchSummary:
     """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
@@ -129,6 +138,10 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     (a Keras model or a .tflite) gives fidelity. Results go to
     ``output_dir/runs/<target>/<run_key>/result.json``; a rerun skips finished runs unless ``force``.
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
+    ``duration`` (seconds, or text such as ``"10m"``) times runs for that long instead of a count;
+    ``cooldown_until`` (``"thermal<=none,battery<=start+1"``) waits before each run, at most
+    ``cooldown_limit_s``; ``telemetry_interval_s`` sets the sampling interval (0: off). Each result
+    gets its throttling figure and contamination flags (docs/bench.md).
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
@@ -141,6 +154,11 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     # The request schema wants a seed >= 0; caught here, it is a usage error before any run.
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise UsageError(f"seed must be a whole number 0 or more, got {seed!r}")
+    duration_s = _check_duration(duration)
+    if telemetry_interval_s is not None and not telemetry_interval_s >= 0:
+        raise UsageError(f"telemetry interval must be 0 (off) or more seconds, got {telemetry_interval_s:g}")
+    gate = None if cooldown_until is None else CooldownGate(
+        parse_gate(cooldown_until, limit_s=cooldown_limit_s), say=say)
     if labels is not None and data is None:
         raise UsageError("labels need data: give --data with the samples the labels belong to")
     if reference is not None and data is None:
@@ -178,14 +196,16 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
     say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
 
-    timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
+    timed_secs = duration_s if duration_s is not None else max_secs
+    timeout = timeout_s if timeout_s is not None else timed_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
     configs = [(name, count) for name in delegates for count in thread_counts]
     plan = []
     for runner in runners:
         for name, count in configs:
             request = _request(model_path, model_sha256, name, count, runs=runs, warmup=warmup,
                                min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
-                               inputs=prepared.inputs, save_outputs=save_outputs)
+                               inputs=prepared.inputs, save_outputs=save_outputs, duration_s=duration_s,
+                               telemetry_interval_s=telemetry_interval_s)
             key = run_key(model_sha256, runner.kind, request, prepared.identity)
             request["run_id"] = key
             run_dir = out / "runs" / _safe_name(runner.target) / key
@@ -205,11 +225,14 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
                     outcomes[key] = (result_path, True, None)
                 say(f"{label}: done before, kept ({result_path})")
                 continue
-            say(f"{label}: running")
             try:
+                record = gate.before_run(runner, label) if gate is not None else None
+                say(f"{label}: running")
                 # The runner's own progress (pushes, the app's status bundles), already prefixed
                 # with its target.
                 path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
+                protocol.save_result(judge(protocol.load_result(path), record=record, battery_limit_c=(
+                    gate.battery_limit_c(runner) if gate is not None else None)), path)
                 outcome = (path, False, None)
             except (BenchError, DeviceError, ProtocolError) as exc:
                 outcome = (None, False, str(exc))
@@ -280,6 +303,15 @@ def _check_threads(threads) -> list[int]:
     if not counts:
         raise UsageError("give at least one thread count, e.g. --threads 1")
     return list(dict.fromkeys(counts))
+
+
+def _check_duration(duration) -> float | None:
+    if duration is None:
+        return None
+    seconds = parse_duration(duration) if isinstance(duration, str) else duration
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
+        raise UsageError(f"duration must be a time above 0 such as 90s, 10m or 1h, got {duration!r}")
+    return float(seconds)
 
 
 def _check_numbers(*, runs, warmup, min_secs, max_secs, cooldown_secs, timeout_s) -> None:
@@ -453,16 +485,20 @@ def _select_runners(target, *, devices, all_devices, adb, connect) -> tuple[list
 
 
 def _request(model_path, model_sha256, delegate, threads, *, runs, warmup, min_secs, max_secs,
-             cooldown_secs, inputs, save_outputs) -> dict:
+             cooldown_secs, inputs, save_outputs, duration_s=None, telemetry_interval_s=None) -> dict:
+    extra = {name: float(value) for name, value in (("duration_secs", duration_s),
+                                                    ("telemetry_interval_secs", telemetry_interval_s))
+             if value is not None}
     return {
-        "schema_version": protocol.SCHEMA_VERSION,
+        # version 1 unless a version-2 field is used, so a version-1 app runs plain requests
+        "schema_version": 2 if extra else 1,
         "run_id": "pending",
         "model": {"path": str(model_path), "sha256": model_sha256,
                   "size_bytes": Path(model_path).stat().st_size},
         "delegate": {"name": delegate, "threads": int(threads), "gpu_precision_loss_allowed": False,
                      "nnapi_accelerator": None, "nnapi_allow_fp16": False},
         "runs": {"warmup_runs": int(warmup), "timed_runs": int(runs), "min_secs": float(min_secs),
-                 "max_secs": float(max_secs), "cooldown_secs": float(cooldown_secs)},
+                 "max_secs": float(max_secs), "cooldown_secs": float(cooldown_secs), **extra},
         "inputs": inputs,
         "save_outputs": bool(save_outputs),
     }
@@ -527,7 +563,8 @@ def _summarize(runner, request, key, run_dir, result_path, resumed, failure, out
                          thermal=dataclasses.asdict(result.thermal),
                          init_ms=stats.ns_to_ms(result.timing.init_ns),
                          first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
-                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes)
+                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes,
+                         **summary_fields(result))
     if not result.ok:
         error = result.error
         summary.error = f"{error.stage}: {error.type}: {error.message}"
