@@ -106,6 +106,8 @@ def _annotate_without_overlap(figure, axes, points, *, line_pt: float = 10.0) ->
     for point in order:
         label = point.name if point.accuracy_top1 is None else \
             f"{point.name} ({point.accuracy_top1 * 100:.1f}%)"
+        if point.flagged:
+            label += " [flagged: not on the front]"
         x_px, y_px = axes.transData.transform((point.model_size_bytes / 1024, point.latency_ms))
         x_pt, y_pt = x_px * to_points, y_px * to_points
         lift = 6.0

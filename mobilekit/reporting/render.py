@@ -13,7 +13,9 @@ from pathlib import Path
 
 from .._io import write_bytes_atomic, write_text_atomic
 from .._text import format_ms
+from ..results.throttling import flag_summary
 from .pareto import ParetoPoint, pareto_front
+from .timeline import has_timeline, timeline_png
 
 # ---------------------------------------------------------------------------------------------
 # figures shared by every format
@@ -46,12 +48,17 @@ def pareto_points(runs) -> tuple[list[ParetoPoint], str]:
             chosen = [r for r in members if (r.target, r.delegate, r.threads) == shared[0]]
         else:
             chosen = members
-        best = min(chosen, key=lambda r: r.latency["latency_ms_p50"])
+        # a flagged run (throttled, warm) measures the heat: use a clean one wherever there is one
+        clean = [r for r in chosen if not r.result.flags]
+        best = min(clean or chosen, key=lambda r: r.latency["latency_ms_p50"])
         accuracy = next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None)
         points.append(ParetoPoint(name=name, model_size_bytes=float(best.model_size_bytes),
                                   latency_ms=best.latency["latency_ms_p50"], accuracy_top1=accuracy,
-                                  description=next((r.description for r in members if r.description), None)))
+                                  description=next((r.description for r in members if r.description), None),
+                                  flagged=not clean))
     pareto_front(points)
+    if any(point.flagged for point in points):
+        basis += "; models measured only by flagged runs are marked and left off the front"
     return points, basis
 
 
@@ -72,7 +79,32 @@ def build_figures(runs) -> list[tuple[str, str, bytes]]:
         figures.append((f"latency_{index:02d}_{_slug(run.config_label)}",
                         f"Latency distribution: {run.config_label} ({len(run.result.timing.samples_ns)} runs).",
                         plots.latency_distribution_png(run)))
+    for index, run in enumerate(ok_runs, start=1):
+        result = run.result
+        if has_timeline(result.timing.samples_ns, result.telemetry):
+            figures.append((f"timeline_{index:02d}_{_slug(run.config_label)}",
+                            f"Latency over time with thermal status, temperature and CPU frequency: "
+                            f"{run.config_label}{_throttling_note(result)}.",
+                            timeline_png(result.timing.samples_ns, result.telemetry,
+                                         title=run.config_label, throttling=result.throttling)))
     return figures
+
+
+def _throttling_note(result) -> str:
+    text = _throttling(result)
+    flags = flag_summary(result.flags)
+    return (f" (throttling {text})" if text != "-" else "") + (f"; flagged: {flags}" if flags else "")
+
+
+def _throttling(result) -> str:
+    """``×1.33, +10% at 2.0 s`` (last-window median over first, and when it first rose)."""
+    figure = result.throttling
+    if not figure or figure.get("ratio") is None:
+        return "-"
+    text = f"×{figure['ratio']:.2f}"
+    if figure.get("time_to_rise_s") is not None:
+        text += f", +{figure['rise_fraction']:.0%} at {figure['time_to_rise_s']:.1f} s"
+    return text
 
 
 def _slug(text: str) -> str:
@@ -118,6 +150,11 @@ def run_row(run) -> "OrderedDict[str, object]":
     row["thermal_end"] = result.thermal.end.status
     row["battery_temp_c_start"] = result.thermal.start.battery_temp_c
     row["battery_temp_c_end"] = result.thermal.end.battery_temp_c
+    figure = result.throttling or {}
+    row["throttling_ratio"] = figure.get("ratio")
+    row["time_to_rise_s"] = figure.get("time_to_rise_s")
+    row["flags"] = ",".join(flag["code"] for flag in result.flags or ()) or None
+    row["flag_reasons"] = flag_summary(result.flags) or None
     row["accuracy_top1"] = run.accuracy_top1
     row["device_manufacturer"] = result.device.manufacturer
     row["device_model"] = result.device.model
@@ -175,7 +212,7 @@ def _delegate(run) -> str:
 def summary_table(runs) -> tuple[list[str], list[list[str]]]:
     headers = ["model", "target", "delegate", "threads", "runs", "mean ms", "p50 ms", "p50 95% CI ms",
                "p90 ms", "p99 ms", "init ms", "first inference ms", "peak memory MiB", "thermal",
-               "top-1", "size KiB", "fallback reason / error"]
+               "throttling", "flags", "top-1", "size KiB", "fallback reason / error"]
     rows = []
     for run in runs:
         lat = run.latency or {}
@@ -190,7 +227,8 @@ def summary_table(runs) -> tuple[list[str], list[list[str]]]:
                      _fmt(lat.get("latency_ms_mean")), _fmt(lat.get("latency_ms_p50")), ci,
                      _fmt(lat.get("latency_ms_p90")), _fmt(lat.get("latency_ms_p99")),
                      _fmt(_ms(run.result.timing.init_ns)), _fmt(_ms(run.result.timing.first_inference_ns)),
-                     _mib(run.result.memory.peak_rss_bytes), _thermal(run),
+                     _mib(run.result.memory.peak_rss_bytes), _thermal(run), _throttling(run.result),
+                     flag_summary(run.result.flags) or "-",
                      "-" if run.accuracy_top1 is None else f"{run.accuracy_top1 * 100:.2f}%",
                      _kib(run.model_size_bytes), note or "-"])
     return headers, rows
@@ -237,7 +275,8 @@ figure{margin:1rem 0}img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#555}.meta{color:#666;font-size:.85rem}
 """
 
-_TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "fallback reason / error", "manufacturer",
+_TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "throttling", "flags", "fallback reason / error",
+                 "manufacturer",
                  "description",
                  "SoC / CPU", "OS", "runner", "runtime"}
 

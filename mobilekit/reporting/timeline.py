@@ -17,9 +17,15 @@ def _telemetry_times(samples: list[dict], ends: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], ends])[indices]
 
 
+MIN_TIMELINE_S = 2.0
+
+
 def has_timeline(samples_ns, telemetry) -> bool:
-    """A timeline is worth drawing: enough latency samples, and telemetry during the timed runs."""
-    return len(samples_ns or ()) >= 2 and bool(timed_samples(telemetry))
+    """A timeline is worth drawing: the timed runs lasted ``MIN_TIMELINE_S`` or more (a short
+    burst has no "over time") and telemetry holds a sample between the stage's start and end."""
+    samples_ns = list(samples_ns or ())
+    return len(samples_ns) >= 2 and sum(samples_ns) >= MIN_TIMELINE_S * 1e9 \
+        and len(timed_samples(telemetry)) >= 3
 
 
 def timeline_png(samples_ns, telemetry, *, title: str = "", throttling: dict | None = None) -> bytes:
