@@ -1,7 +1,8 @@
 """The one check of benchmark settings: delegates, thread counts, run counts and time limits.
 
-``bench()``, ``sweep()`` and the CLI all pass what the user gave (a list, or the CLI's
-comma-separated text) through ``bench_settings``, so a bad value is refused the same way, with the
+``bench()`` and ``sweep()`` pass what the user gave (a list, or the CLI's comma-separated text)
+through ``bench_settings``, and the CLI checks its --delegate/--threads text with the same two
+checks (naming the flag), so a bad value is refused the same way, with the
 same words, before any model is converted or timed.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
+from .._text import parse_duration
 from ..errors import UsageError
 from .protocol import DELEGATES
 
@@ -28,6 +30,13 @@ class BenchSettings:
     cooldown_secs: float = 0.0
     timeout_s: float | None = None
     seed: int = 0
+    duration_secs: float | None = None            # sustained mode: time runs for this long
+    telemetry_interval_secs: float | None = None  # None: the runner's default; 0: off
+
+    @property
+    def timed_secs(self) -> float:
+        """The longest the timed loop of one run may take."""
+        return self.duration_secs if self.duration_secs is not None else self.max_secs
 
     @property
     def configurations(self) -> list[tuple[str, int]]:
@@ -35,32 +44,37 @@ class BenchSettings:
 
 
 def bench_settings(*, delegates=("xnnpack",), threads=(1,), runs=50, warmup=5, min_secs=0.0,
-                   max_secs=150.0, cooldown_secs=0.0, timeout_s=None, seed=0) -> BenchSettings:
+                   max_secs=150.0, cooldown_secs=0.0, timeout_s=None, seed=0, duration=None,
+                   telemetry_interval_s=None) -> BenchSettings:
     """Check and normalise benchmark settings; a UsageError (exit 2) names the first bad one.
 
     ``delegates`` and ``threads`` may be sequences or comma-separated text ("cpu,xnnpack", "1,2");
-    repeats are dropped, order is kept.
+    repeats are dropped, order is kept. ``duration`` is seconds or text ("90s", "10m", "1h").
     """
     return BenchSettings(delegates=tuple(check_delegates(delegates)), threads=tuple(check_threads(threads)),
                          runs=_whole(runs, "runs", minimum=1, hint="e.g. --runs 50"),
                          warmup=_whole(warmup, "warmup", minimum=0),
                          **_check_times(min_secs, max_secs, cooldown_secs, timeout_s),
-                         seed=_seed(seed))
+                         seed=_seed(seed), **_check_sustained(duration, telemetry_interval_s))
 
 
-def check_delegates(delegates) -> list[str]:
+def check_delegates(delegates, *, option: str | None = None) -> list[str]:
+    """Delegate names, checked; ``option`` ("--delegate") names the flag they came from."""
+    prefix = f"{option}: " if option else ""
     if isinstance(delegates, str):
         delegates = [part.strip() for part in delegates.split(",") if part.strip()]
     delegates = list(dict.fromkeys(delegates))
     if not delegates:
-        raise UsageError("give at least one delegate (cpu, xnnpack, gpu, nnapi)")
+        raise UsageError(f"{prefix}give at least one delegate (cpu, xnnpack, gpu, nnapi)")
     for name in delegates:
         if name not in DELEGATES:
-            raise UsageError(f"unknown delegate {name!r}: choose from {', '.join(DELEGATES)}")
+            raise UsageError(f"{prefix}unknown delegate {name!r}: choose from {', '.join(DELEGATES)}")
     return delegates
 
 
-def check_threads(threads) -> list[int]:
+def check_threads(threads, *, option: str | None = None) -> list[int]:
+    """Thread counts, checked; ``option`` ("--threads") names the flag they came from."""
+    prefix = f"{option}: " if option else ""
     if isinstance(threads, (numbers.Integral, str)) and not isinstance(threads, bool):
         threads = [threads] if isinstance(threads, numbers.Integral) else threads.split(",")
     counts = []
@@ -68,18 +82,20 @@ def check_threads(threads) -> list[int]:
         if isinstance(value, str) and not value.strip():
             continue
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise UsageError(f"threads must be whole numbers, got {value!r}")
+            raise UsageError(f"{prefix}threads must be whole numbers, got {value!r}")
         try:
             count = int(str(value).strip()) if isinstance(value, str) else int(value)
         except (TypeError, ValueError):
-            raise UsageError(f"threads must be whole numbers, got {value!r}") from None
+            raise UsageError(f"{prefix}threads must be whole numbers, got {value!r}") from None
         if count < 1:
-            raise UsageError(f"threads must be 1 or more, got {count}", hint="e.g. --threads 1,2")
+            # On the command line the flag is the clearer subject; in the API the argument is.
+            raise UsageError(f"{option}: {count} is not a thread count; use 1 or more" if option
+                             else f"threads must be 1 or more, got {count}", hint="e.g. --threads 1,2")
         if count > MAX_THREADS:
-            raise UsageError(f"threads must be at most {MAX_THREADS}, got {count}")
+            raise UsageError(f"{prefix}threads must be at most {MAX_THREADS}, got {count}")
         counts.append(count)
     if not counts:
-        raise UsageError("give at least one thread count, e.g. --threads 1")
+        raise UsageError(f"{prefix}give at least one thread count, e.g. --threads 1")
     return list(dict.fromkeys(counts))
 
 
@@ -108,6 +124,20 @@ def _check_times(min_secs, max_secs, cooldown_secs, timeout_s) -> dict:
     return {"min_secs": float(min_secs), "max_secs": float(max_secs),
             "cooldown_secs": float(cooldown_secs),
             "timeout_s": None if timeout_s is None else float(timeout_s)}
+
+
+def _check_sustained(duration, telemetry_interval_s) -> dict:
+    seconds = None
+    if duration is not None:
+        seconds = parse_duration(duration) if isinstance(duration, str) else duration
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
+            raise UsageError(f"duration must be a time above 0 such as 90s, 10m or 1h, got {duration!r}")
+    interval = telemetry_interval_s
+    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, numbers.Real)
+                                 or not interval >= 0):
+        raise UsageError(f"telemetry interval must be 0 (off) or more seconds, got {interval!r}")
+    return {"duration_secs": None if seconds is None else float(seconds),
+            "telemetry_interval_secs": None if interval is None else float(interval)}
 
 
 def _seed(seed) -> int:
