@@ -74,7 +74,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
       mobilekit bench model.tflite --target host --delegate cpu,xnnpack --threads 1,2 --runs 100
       mobilekit bench model_int8.tflite --data test.npz --reference model.keras -o results/int8
       mobilekit bench model.tflite --all-devices --delegate xnnpack,gpu --cooldown 5
-      mobilekit bench model.tflite --device SERIAL --duration 10m --cooldown-until thermal<=none
+      mobilekit bench model.tflite --all-devices --duration 10m --cooldown-until thermal<=none
     """
     from ..benchmark.core import bench, format_table
     from ..results.settings import check_delegates, check_threads
