@@ -23,6 +23,7 @@ OUT = REPO / "bench" / "out"
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_host_overhead import build_model  # noqa: E402  (one builder for the benchmark model)
+from mobilekit._io import write_json_atomic  # noqa: E402
 
 
 def run_child(model: Path, interval: float, secs: float, scratch: Path, name: str) -> tuple[float, int]:
@@ -37,8 +38,7 @@ def run_child(model: Path, interval: float, secs: float, scratch: Path, name: st
                "runs": {"warmup_runs": 10, "timed_runs": 1, "min_secs": secs, "max_secs": secs * 3,
                         "telemetry_interval_secs": interval},
                "inputs": {"kind": "random", "seed": 0}, "save_outputs": False}
-    path = run_dir / "request.json"
-    path.write_text(json.dumps(request))
+    path = write_json_atomic(run_dir / "request.json", request)
     done = subprocess.run([sys.executable, "-m", "mobilekit.benchmark.host_child", str(path)],
                           capture_output=True, text=True)
     if done.returncode != 0:
@@ -76,7 +76,7 @@ def main() -> None:
                "telemetry_samples_per_run": {side: statistics.median(c) for side, c in counts.items()},
                "ratio_vs_off": ratios, "goal": 1.01, "met": ratios["default_1s"] <= 1.01}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "telemetry.json").write_text(json.dumps(figures, indent=2) + "\n")
+    write_json_atomic(OUT / "telemetry.json", figures)  # a killed run keeps the last figures whole
     for side, ratio in ratios.items():
         print(f"telemetry {side} / off: {ratio:.4f}")
     print(f"goal <= 1.01 at the default interval: {'met' if figures['met'] else 'NOT met'}")
