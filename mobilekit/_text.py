@@ -55,3 +55,22 @@ def text_table(headers, rows, *, rule: bool = True) -> str:
         lines.append("  ".join("-" * width for width in widths))
     lines += [render(cells) for cells in table[1:]]
     return "\n".join(lines)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)?", re.IGNORECASE)
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
+
+
+def parse_duration(text) -> float | None:
+    """Seconds in ``10m``, ``90s``, ``1h30m``, ``2.5`` (plain numbers are seconds); None when the
+    text is not a duration."""
+    text = str(text).strip().lower().replace(" ", "")
+    if not text:
+        return None
+    total, position = 0.0, 0
+    for match in _DURATION.finditer(text):
+        if match.start() != position:
+            return None
+        total += float(match.group(1)) * _UNIT_S[match.group(2)]
+        position = match.end()
+    return total if position == len(text) else None

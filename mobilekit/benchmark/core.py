@@ -26,7 +26,9 @@ from ..data.labels import class_labels
 from ..records import IN_MEMORY, to_dict
 from ..results import protocol, stats
 from ..results.settings import BenchSettings, bench_settings
+from .cooldown import DEFAULT_LIMIT_S, parse_gate
 from .host_parent import HostRunner, Runner
+from .sustained import CooldownGate, judge, summary_fields
 
 TARGETS = ("auto", "host", "device")
 DEFAULT_MAX_SECS = 150.0
@@ -72,6 +74,11 @@ class RunSummary:
     thermal: dict = field(default_factory=dict)
     # phones: how the run was started, "instrumentation" or "activity" (in front, --foreground)
     launch: str | None = None
+    # sustained runs and their trust (results/throttling.py); None and [] for version-1 results
+    throttling_ratio: float | None = None
+    time_to_rise_s: float | None = None
+    flags: list[str] = field(default_factory=list)
+    flag_reasons: str = ""
     # The run's result as read once (None when the runner left none): what report and sweep use.
     result: protocol.BenchResult | None = field(default=None, repr=False, compare=False, metadata=IN_MEMORY)
 
@@ -124,6 +131,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           reference=None, output_dir=None, adb: str = "auto", connect: str | None = None,
           timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
           parallel: bool = True, seed: int = INPUT_SEED,
+          duration=None, cooldown_until: str | None = None, cooldown_limit_s: float = DEFAULT_LIMIT_S,
+          telemetry_interval_s: float | None = None,
           on_status: Callable[[str], None] | None = None,
           runners: Sequence[Runner] | None = None, foreground: bool = False) -> BenchSummary:
     """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
@@ -136,12 +145,19 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
     ``foreground`` runs each request on the phone in the companion app's Activity, as the app in
     front (top-app scheduling), instead of the headless instrumentation (default group).
+    ``duration`` (seconds, or text such as ``"10m"``) times runs for that long instead of a count;
+    ``cooldown_until`` (``"thermal<=none,battery<=start+1"``) waits before each run, at most
+    ``cooldown_limit_s``; ``telemetry_interval_s`` sets the sampling interval (0: off). Each result
+    gets its throttling figure and contamination flags (docs/bench.md).
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
     settings = bench_settings(delegates=delegates, threads=threads, runs=runs, warmup=warmup,
                               min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
-                              timeout_s=timeout_s, seed=seed)
+                              timeout_s=timeout_s, seed=seed, duration=duration,
+                              telemetry_interval_s=telemetry_interval_s)
+    gate = None if cooldown_until is None else CooldownGate(
+        parse_gate(cooldown_until, limit_s=cooldown_limit_s), say=say)
     if target not in TARGETS:
         raise UsageError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     if labels is not None and data is None:
@@ -183,7 +199,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
 
     timeout = settings.timeout_s if settings.timeout_s is not None else \
-        settings.max_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
+        settings.timed_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
     plan = []
     for runner in runners:
         for name, count in settings.configurations:
@@ -208,11 +224,16 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
             if resumed:
                 say(f"{label}: done before, kept ({result_path})")
             else:
-                say(f"{label}: running")
                 try:
+                    record = gate.before_run(runner, label) if gate is not None else None
+                    say(f"{label}: running")
                     # The runner's own progress (pushes, the app's status bundles), already
                     # prefixed with its target. The result comes back read and checked once.
                     result = runner.run_result(request, run_dir, timeout_s=timeout, on_status=say)
+                    # then judged here, the same for every runner, and written back whole
+                    result = judge(result, record=record, battery_limit_c=(
+                        gate.battery_limit_c(runner) if gate is not None else None))
+                    protocol.save_result(result, result_path)
                 except (BenchError, DeviceError, ProtocolError) as exc:
                     failure = str(exc)
             summary = _summarize(runner, request, key, run_dir, result, resumed, failure,
@@ -411,7 +432,8 @@ def _request(model_path, model_sha256, delegate, threads, settings: BenchSetting
         delegate=protocol.DelegateSpec(name=delegate, threads=int(threads)),
         runs=protocol.RunsSpec(warmup_runs=settings.warmup, timed_runs=settings.runs,
                                min_secs=settings.min_secs, max_secs=settings.max_secs,
-                               cooldown_secs=settings.cooldown_secs),
+                               cooldown_secs=settings.cooldown_secs, duration_secs=settings.duration_secs,
+                               telemetry_interval_secs=settings.telemetry_interval_secs),
         inputs=inputs, save_outputs=bool(save_outputs))
 
 
@@ -422,7 +444,9 @@ def run_key(model_sha256: str, runner_kind: str, request: protocol.BenchRequest,
     A run in front (``launch="activity"``) gets its own folder, so it never resumes from (or
     overwrites) the headless run of the same settings; other keys are as they always were."""
     config = {"model": model_sha256, "runner": runner_kind, "delegate": dataclasses.asdict(request.delegate),
-              "runs": dataclasses.asdict(request.runs), "inputs": input_identity,
+              # version-2 settings left at their defaults do not change the key of older runs
+              "runs": {name: value for name, value in dataclasses.asdict(request.runs).items()
+                       if value is not None}, "inputs": input_identity,
               "save_outputs": request.save_outputs}
     if launch == "activity":
         config["launch"] = launch
@@ -472,7 +496,7 @@ def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, res
                          init_ms=stats.ns_to_ms(result.timing.init_ns),
                          first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
                          peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes,
-                         launch=result.runner.launch, result=result)
+                         launch=result.runner.launch, result=result, **summary_fields(result))
     if not result.ok:
         error = result.error
         summary.error = f"{error.stage}: {error.type}: {error.message}"

@@ -21,6 +21,7 @@ from .._version import __version__
 from .._compat import litert_version, make_interpreter
 from .._io import save_npy_atomic, sha256_file
 from .._text import exception_line, utc_now_iso
+from .telemetry import DEFAULT_INTERVAL_S, HostProbe, TelemetrySampler
 from ..results import protocol
 from ..results.protocol import (BenchRequest, BenchResult, DelegateApplied, DeviceFacts, Memory,
                                 ModelInfo, OutputFile, RunError, RunnerInfo, Thermal, Timing)
@@ -176,6 +177,13 @@ class _Run:
         self.delegate = DelegateApplied(requested="xnnpack", applied=None, fallback_reason=None, threads=1)
         self.outputs: list[OutputFile] = []
         self.stage = "request"
+        self.sampler: TelemetrySampler | None = None
+
+    def _enter(self, stage: str) -> None:
+        """Start a stage: a telemetry sample at each boundary, as the protocol promises."""
+        self.stage = stage
+        if self.sampler is not None:
+            self.sampler.mark(stage)
 
     def execute(self) -> BenchResult:
         error = None
@@ -187,6 +195,7 @@ class _Run:
             error = RunError(stage=self.stage, type="MemoryError", message=f"out of memory: {exc}")
         except Exception as exc:  # any failure must still become a result
             error = RunError(stage=self.stage, type=type(exc).__name__, message=exception_line(exc, limit=2000))
+        telemetry = self.sampler.stop() if self.sampler is not None else None
         return BenchResult(
             run_id=self.request.run_id if self.request else _fallback_run_id(self.request_path),
             status="ok" if error is None else "failed", error=error,
@@ -194,7 +203,7 @@ class _Run:
                               runtime_version=litert_version()),
             device=host_facts(), model=self.model_info, delegate=self.delegate, timing=self.timing,
             memory=memory_figures(), thermal=Thermal(), outputs=self.outputs if error is None else [],
-            started_at=self.started_at, finished_at=utc_now_iso("microseconds"))
+            started_at=self.started_at, finished_at=utc_now_iso("microseconds"), telemetry=telemetry)
 
     def _measure(self) -> None:
         self.stage = "request"
@@ -212,6 +221,13 @@ class _Run:
         name = request.delegate.name
         threads = request.delegate.threads
         self.delegate = DelegateApplied(requested=name, applied=None, fallback_reason=None, threads=threads)
+        interval = runs.telemetry_interval_secs
+        interval = DEFAULT_INTERVAL_S if interval is None else interval
+        samples: list[int] = []
+        if interval > 0:
+            # index: how many timed runs have finished, read by the sampler thread
+            self.sampler = TelemetrySampler(HostProbe(), interval_s=interval, index=samples.__len__)
+            self.sampler.start("load")
 
         self.stage = "load"
         model_path = protocol.resolve_path(request.model.path, self.base_dir)
@@ -227,7 +243,7 @@ class _Run:
         fallback = (None if name in ("cpu", "xnnpack") else
                     f"the host runner has no {name.upper()} delegate; ran the default XNNPACK delegate")
 
-        self.stage = "init"
+        self._enter("init")
         start = time.perf_counter_ns()
         try:
             interpreter = make_interpreter(model_path=model_path, num_threads=threads,
@@ -240,7 +256,7 @@ class _Run:
         self.delegate.applied = applied
         self.delegate.fallback_reason = fallback
 
-        self.stage = "inputs"
+        self._enter("inputs")
         input_details = interpreter.get_input_details()
         output_details = interpreter.get_output_details()
         if request.inputs.kind == "random":
@@ -260,7 +276,7 @@ class _Run:
             for index, value in zip(indices, feeds[i % len(feeds)]):
                 set_tensor(index, value)
 
-        self.stage = "warmup"
+        self._enter("warmup")
         feed(0)
         start = clock()
         invoke()
@@ -278,12 +294,14 @@ class _Run:
         if runs.cooldown_secs > 0:
             time.sleep(runs.cooldown_secs)
 
-        self.stage = "run"
-        samples: list[int] = []
+        self._enter("run")
         append = samples.append
         timed_runs = runs.timed_runs
         min_ns = int(runs.min_secs * 1e9)
         max_ns = int(runs.max_secs * 1e9)
+        if runs.duration_secs is not None:  # sustained: the clock alone ends the loop
+            timed_runs = 1
+            min_ns = max_ns = int(runs.duration_secs * 1e9)
         if single:
             feed(0)
         began = clock()
@@ -301,9 +319,11 @@ class _Run:
             if elapsed >= max_ns or (count >= timed_runs and elapsed >= min_ns):
                 break
         self.timing.samples_ns = samples
+        if self.sampler is not None:
+            self.sampler.mark("run")  # the end of timing: the last sample of the series
 
         if request.save_outputs:
-            self.stage = "outputs"
+            self._enter("outputs")
             self.outputs = self._save_outputs(interpreter, feeds, feed, output_details)
 
     def _save_outputs(self, interpreter, feeds, feed, output_details) -> list[OutputFile]:

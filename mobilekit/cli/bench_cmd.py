@@ -29,6 +29,17 @@ from ._common import echo_json, run_command
               help="Stop timed runs after this many seconds even if fewer than --runs.")
 @click.option("--cooldown", "cooldown_secs", default=0.0, show_default=True, type=float,
               help="Seconds to rest after warmup, before timing (lets a phone cool).")
+@click.option("--duration", metavar="TIME", default=None,
+              help="Sustained mode: time runs for this long (90s, 10m, 1h) instead of --runs; the "
+                   "result gets a throttling figure (last-minute median over first-minute median).")
+@click.option("--cooldown-until", "cooldown_until", metavar="CONDITIONS", default=None,
+              help="Before each run wait until the device is cool, e.g. thermal<=none,battery<=start+1 "
+                   "(start: the reading before the first run); a run that started warm is flagged.")
+@click.option("--cooldown-limit", "cooldown_limit_s", default=600.0, show_default=True, type=float,
+              help="Seconds --cooldown-until waits at most before running anyway (flagged).")
+@click.option("--telemetry-interval", "telemetry_interval_s", default=None, type=float, metavar="SECONDS",
+              help="Seconds between telemetry samples while timing (thermal, CPU clocks, memory); "
+                   "0 turns sampling off.  [default: 1]")
 @click.option("--data", metavar="DATA",
               help="Real inputs: .npz (x[, y]), .npy, an image folder or module:function. "
                    "Default: seeded random inputs.")
@@ -54,7 +65,8 @@ from ._common import echo_json, run_command
                    "lock must be opened by hand. Not for --target host.")
 @run_command
 def bench_command(model, target, devices, all_devices, delegates, threads, runs, warmup, min_secs,
-                  max_secs, cooldown_secs, data, labels, reference, adb, serial_order, connect, timeout_s,
+                  max_secs, cooldown_secs, duration, cooldown_until, cooldown_limit_s, telemetry_interval_s,
+                  data, labels, reference, adb, serial_order, connect, timeout_s,
                   output_dir, as_json, force, seed, foreground):
     """Benchmark a .tflite model on this computer (LiteRT) or on phones over ADB.
 
@@ -68,6 +80,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
       mobilekit bench model_int8.tflite --data test.npz --reference model.keras -o results/int8
       mobilekit bench model.tflite --all-devices --delegate xnnpack,gpu --cooldown 5
       mobilekit bench model.tflite --all-devices --foreground   # in the app on screen (top-app)
+      mobilekit bench model.tflite --all-devices --duration 10m --cooldown-until thermal<=none
     """
     from ..benchmark.core import bench, format_table
     from ..results.settings import check_delegates, check_threads
@@ -84,7 +97,9 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
                     min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs, data=data,
                     labels=labels, reference=reference, output_dir=output_dir, adb=adb,
                     connect=connect, timeout_s=timeout_s, force=force, parallel=not serial_order,
-                    seed=seed, on_status=status, foreground=foreground)
+                    seed=seed, duration=duration, cooldown_until=cooldown_until,
+                    cooldown_limit_s=cooldown_limit_s, telemetry_interval_s=telemetry_interval_s,
+                    on_status=status, foreground=foreground)
     if as_json:
         echo_json(summary)
     else:

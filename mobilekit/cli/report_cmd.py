@@ -51,15 +51,19 @@ def report_command(results, output, title, as_json):
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level; the interval is at 1 - alpha.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--allow-throttled", is_flag=True,
+              help="Judge runs flagged as throttled or warm (see their flags) instead of refusing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison record as JSON.")
 @run_command
-def compare_command(a, b, budgets, alpha, seed, as_json):
+def compare_command(a, b, budgets, alpha, seed, allow_throttled, as_json):
     """Compare bench results B (candidate) against A (baseline), statistically.
 
     A Mann-Whitney U test and a bootstrap interval on the difference of medians must agree before
     B is called faster or slower; otherwise "no detectable change". A and B are result files,
     bench output folders or summaries; folders with several configurations are matched by target,
-    delegate and threads. Exit codes: 0 fine, 3 a budget exceeded, 1 or 2 an error.
+    delegate and threads. A run flagged during bench (thermal status changed, CPU clock fell,
+    battery warmed, cool-down not met) is not judged, and a budget on it is an error, unless
+    --allow-throttled. Exit codes: 0 fine, 3 a budget exceeded, 1 or 2 an error.
 
     \b
     Example:
@@ -72,7 +76,8 @@ def compare_command(a, b, budgets, alpha, seed, as_json):
     from ..reporting.comparison import compare, format_compare
 
     try:
-        record = compare(a, b, budgets=list(budgets), alpha=alpha, seed=seed)
+        record = compare(a, b, budgets=list(budgets), alpha=alpha, seed=seed,
+                         allow_throttled=allow_throttled)
     except BudgetExceeded as exc:
         # Show the whole comparison before the one-line error, so a CI log explains the gate.
         record = getattr(exc, "record", None)

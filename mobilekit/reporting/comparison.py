@@ -13,8 +13,11 @@ import numpy as np
 
 from ..errors import BudgetExceeded, ReportError, UsageError
 from ..results import stats
+from ..results.throttling import refusal
 
 FASTER, SLOWER, NO_CHANGE = "faster", "slower", "no detectable change"
+NOT_JUDGED = "not judged"  # a flagged run (throttled, warmed, gate not met) on either side
+_NOT_JUDGED_HINT = "rerun after a cool-down (bench --cooldown-until) or pass --allow-throttled"
 ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -300,11 +303,15 @@ def _sides(paths, label):
 
 
 def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTSTRAP_RESAMPLES,
-            seed: int = BOOTSTRAP_SEED, raise_on_budget: bool = True) -> CompareRecord:
+            seed: int = BOOTSTRAP_SEED, raise_on_budget: bool = True,
+            allow_throttled: bool = False) -> CompareRecord:
     """Compare bench results ``b`` (candidate) against ``a`` (baseline).
 
     ``a`` and ``b`` are result files, folders or summaries (a path or a list of them). Raises
     BudgetExceeded (exit code 3), carrying the record as ``.record``, when a budget is exceeded.
+    A configuration whose run on either side is flagged (see results/throttling.py) gets the
+    verdict "not judged", and a budget on it raises ReportError, unless ``allow_throttled``:
+    a throttled run's latency is the heat's, not the model's.
     """
     parsed = parse_budgets(budgets)  # a typo in a budget should fail before any work
     if not 0 < alpha < 1:
@@ -328,6 +335,13 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
             configuration = f"{b_run.model_name} | {b_run.target} | {b_run.delegate} | {b_run.threads}t"
         figures = compare_samples(a_run.result.timing.samples_ns, b_run.result.timing.samples_ns,
                                   alpha=alpha, resamples=resamples, seed=seed)
+        refused = None if allow_throttled else refusal([("A", a_run.result), ("B", b_run.result)])
+        if refused and parsed:
+            raise ReportError(f"budget {parsed[0].text} [{configuration}]: will not judge a flagged run: "
+                              f"{refused}", hint=_NOT_JUDGED_HINT)
+        if refused:
+            figures.update(verdict=NOT_JUDGED,
+                           reason=f"will not judge a flagged run: {refused}; {_NOT_JUDGED_HINT}")
         comparisons.append(Comparison(
             configuration=configuration,
             a_result=None if a_run.path is None else str(a_run.path),
@@ -341,7 +355,9 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
         checks += [check_budget(budget, a_run, b_run, configuration, alpha=alpha, resamples=resamples,
                                  seed=seed) for budget in parsed]
     verdicts = {c.verdict for c in comparisons}
-    if verdicts == {FASTER} or verdicts == {SLOWER} or verdicts == {NO_CHANGE}:
+    if NOT_JUDGED in verdicts:
+        verdict = NOT_JUDGED
+    elif verdicts == {FASTER} or verdicts == {SLOWER} or verdicts == {NO_CHANGE}:
         verdict = verdicts.pop()
     elif SLOWER in verdicts and FASTER in verdicts:
         verdict = "mixed"
@@ -393,7 +409,8 @@ def format_compare(record: CompareRecord) -> str:
     """A short human summary (the CLI prints this without --json)."""
     lines = []
     for c in record.comparisons:
-        verdict = c.verdict if c.verdict == NO_CHANGE else f"{c.verdict} ({c.confidence:.2%} confidence)"
+        verdict = c.verdict if c.verdict in (NO_CHANGE, NOT_JUDGED) else \
+            f"{c.verdict} ({c.confidence:.2%} confidence)"
         lines.append(f"{c.configuration}: {verdict} — median {c.a_latency_ms_p50:.4g} → "
                      f"{c.b_latency_ms_p50:.4g} ms ({c.median_change_pct:+.1f}%, "
                      f"{record.ci_level:.0%} interval of the difference {c.median_diff_ms_ci_low:+.4g} .. "

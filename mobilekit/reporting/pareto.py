@@ -14,6 +14,7 @@ class ParetoPoint:
     on_front: bool = False
     description: str | None = None
     source_name: str | None = None
+    flagged: bool = False  # measured only by flagged runs (throttled, warm): shown, never on the front
 
 
 def _dominates(a: ParetoPoint, b: ParetoPoint, use_accuracy: bool) -> bool:
@@ -33,9 +34,10 @@ def pareto_front(points: list[ParetoPoint]) -> list[ParetoPoint]:
     without would make the unknown one look dominated (or dominant) for no reason.
     """
     use_accuracy = bool(points) and all(p.accuracy_top1 is not None for p in points)
+    trusted = [p for p in points if not p.flagged]
     for point in points:
-        point.on_front = not any(_dominates(other, point, use_accuracy)
-                                 for other in points if other is not point)
+        point.on_front = not point.flagged and not any(_dominates(other, point, use_accuracy)
+                                                       for other in trusted if other is not point)
     return [p for p in points if p.on_front]
 
 
@@ -82,13 +84,17 @@ def model_points(runs) -> tuple[list[ParetoPoint], str]:
     points = []
     for members in by_model.values():
         chosen = [r for r in members if (r.target, r.delegate, r.threads) == shared[0]] if shared else members
-        best = min(chosen, key=lambda r: r.latency["latency_ms_p50"])
+        # a flagged run (throttled, warm) measures the heat: use a clean one wherever there is one
+        clean = [r for r in chosen if not r.result.flags]
+        best = min(clean or chosen, key=lambda r: r.latency["latency_ms_p50"])
         points.append(ParetoPoint(
             name=members[0].model_name, model_size_bytes=float(best.model_size_bytes),
             latency_ms=best.latency["latency_ms_p50"],
             accuracy_top1=next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None),
             description=next((r.description for r in members if r.description), None),
-            source_name=members[0].source_name))
+            source_name=members[0].source_name, flagged=not clean))
+    if any(point.flagged for point in points):
+        basis += "; models measured only by flagged runs are marked and left off the front"
     return points, basis
 
 

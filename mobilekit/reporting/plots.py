@@ -226,7 +226,8 @@ def _log_if_wide(axes, values, which: str) -> None:
 
 
 def _point_label(point) -> str:
-    return point.name if point.accuracy_top1 is None else f"{point.name} ({point.accuracy_top1 * 100:.1f}%)"
+    label = point.name if point.accuracy_top1 is None else f"{point.name} ({point.accuracy_top1 * 100:.1f}%)"
+    return label + (" [flagged: not on the front]" if point.flagged else "")
 
 
 def _scatter_panel(figure, axes, points, *, front: bool, colour_by_source: bool = False):

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from .._io import write_bytes_atomic, write_text_atomic
 from .._text import format_ms
+from ..results.throttling import flag_summary
 from .pareto import NO_GROUPING, ParetoPoint, model_points, pareto_groups
+from .timeline import has_timeline, timeline_png
 
 # ---------------------------------------------------------------------------------------------
 # figures shared by every format
@@ -73,7 +75,38 @@ def _distribution_figures(runs):
             for index, run in enumerate((run for run in runs if run.ok), start=1)]
 
 
-FIGURE_BUILDERS = [_pareto_figures, _size_latency_figures, _median_figures, _distribution_figures]
+def _timeline_figures(runs):
+    figures = []
+    for index, run in enumerate((run for run in runs if run.ok), start=1):
+        result = run.result
+        if has_timeline(result.timing.samples_ns, result.telemetry):
+            figures.append((f"timeline_{index:02d}_{_slug(run.config_label)}",
+                            f"Latency over time with thermal status, temperature and CPU frequency: "
+                            f"{run.config_label}{_throttling_note(result)}.",
+                            timeline_png(result.timing.samples_ns, result.telemetry,
+                                         title=run.config_label, throttling=result.throttling)))
+    return figures
+
+
+def _throttling_note(result) -> str:
+    text = _throttling(result)
+    flags = flag_summary(result.flags)
+    return (f" (throttling {text})" if text != "-" else "") + (f"; flagged: {flags}" if flags else "")
+
+
+def _throttling(result) -> str:
+    """``×1.33, +10% at 2.0 s`` (last-window median over first, and when it first rose)."""
+    figure = result.throttling
+    if not figure or figure.get("ratio") is None:
+        return "-"
+    text = f"×{figure['ratio']:.2f}"
+    if figure.get("time_to_rise_s") is not None:
+        text += f", +{figure['rise_fraction']:.0%} at {figure['time_to_rise_s']:.1f} s"
+    return text
+
+
+FIGURE_BUILDERS = [_pareto_figures, _size_latency_figures, _median_figures, _distribution_figures,
+                   _timeline_figures]
 
 
 def build_figures(runs) -> list[tuple[str, str, bytes]]:
@@ -128,6 +161,11 @@ def run_row(run) -> "OrderedDict[str, object]":
     row["thermal_end"] = result.thermal.end.status
     row["battery_temp_c_start"] = result.thermal.start.battery_temp_c
     row["battery_temp_c_end"] = result.thermal.end.battery_temp_c
+    figure = result.throttling or {}
+    row["throttling_ratio"] = figure.get("ratio")
+    row["time_to_rise_s"] = figure.get("time_to_rise_s")
+    row["flags"] = ",".join(flag["code"] for flag in result.flags or ()) or None
+    row["flag_reasons"] = flag_summary(result.flags) or None
     row["accuracy_top1"] = run.accuracy_top1
     row["device_manufacturer"] = result.device.manufacturer
     row["device_model"] = result.device.model
@@ -219,14 +257,15 @@ def configuration_tables(runs) -> list[tuple[str, list[str], list[list[str]]]]:
             _fmt(lat.get("latency_ms_mean")), run_note(run) or "-"])
         other_rows.append(_config_cells(run) + [
             _fmt(_ms(run.result.timing.init_ns)), _fmt(_ms(run.result.timing.first_inference_ns)),
-            _mib(run.result.memory.peak_rss_bytes), _thermal(run),
+            _mib(run.result.memory.peak_rss_bytes), _thermal(run), _throttling(run.result),
+            flag_summary(run.result.flags) or "-",
             "-" if run.accuracy_top1 is None else f"{run.accuracy_top1 * 100:.2f}%",
             _kib(run.model_size_bytes)])
     return [("Latency", key + ["runs", "p50 ms", "p50 95% CI ms", "p90 ms", "p99 ms", "mean ms",
                                "fallback reason / error"], latency_rows),
             ("Start-up, memory, thermal, accuracy", key + ["init ms", "first inference ms",
-                                                            "peak memory MiB", "thermal", "top-1",
-                                                            "size KiB"], other_rows)]
+                                                            "peak memory MiB", "thermal", "throttling",
+                                                            "flags", "top-1", "size KiB"], other_rows)]
 
 
 def model_table(runs) -> tuple[list[str], list[list[str]]]:
@@ -290,7 +329,8 @@ figure{margin:1rem 0}img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#555}.meta{color:#666;font-size:.85rem}
 """
 
-_TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "fallback reason / error", "manufacturer",
+_TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "throttling", "flags", "fallback reason / error",
+                 "manufacturer",
                  "description", "source model", "file",
                  "SoC / CPU", "OS", "runner", "runtime"}
 

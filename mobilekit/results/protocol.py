@@ -16,7 +16,15 @@ from typing import Any
 from .._io import write_json_atomic
 from ..errors import ProtocolError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Every version this mobilekit reads. Version 2 adds sustained runs and telemetry (requests:
+# runs.duration_secs, runs.telemetry_interval_secs; results: telemetry, throttling, flags,
+# cooldown), all optional, so a version-1 file reads as a version-2 one with those absent.
+READABLE_VERSIONS = (1, 2)
+# A request is written at the lowest version that holds it, so an app that reads version 1 still
+# runs every request that asks for nothing new.
+_REQUEST_V2_RUNS = ("duration_secs", "telemetry_interval_secs")
+_RESULT_V2 = ("telemetry", "throttling", "flags", "cooldown")
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
 ERROR_STAGES = ("request", "load", "init", "inputs", "warmup", "run", "outputs", "write")
@@ -49,6 +57,8 @@ class RunsSpec:
     min_secs: float = 0.0
     max_secs: float = 150.0
     cooldown_secs: float = 0.0
+    duration_secs: float | None = None            # timed runs for this long instead of a count
+    telemetry_interval_secs: float | None = None  # None: the runner's default (1 s); 0: off
 
 
 @dataclass
@@ -67,13 +77,18 @@ class BenchRequest:
     inputs: InputsSpec
     save_outputs: bool = False
     output_dir: str | None = None
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = 1
 
     def to_dict(self) -> dict:
-        data = {"schema_version": self.schema_version, "run_id": self.run_id,
+        runs = dataclasses.asdict(self.runs)
+        for name in _REQUEST_V2_RUNS:
+            if runs[name] is None:
+                del runs[name]
+        version = max(self.schema_version, 2 if any(name in runs for name in _REQUEST_V2_RUNS) else 1)
+        data = {"schema_version": version, "run_id": self.run_id,
                 "model": _drop_none(dataclasses.asdict(self.model)),
                 "delegate": dataclasses.asdict(self.delegate),
-                "runs": dataclasses.asdict(self.runs),
+                "runs": runs,
                 "inputs": ({"kind": "random", "seed": self.inputs.seed} if self.inputs.kind == "random"
                            else {"kind": self.inputs.kind, "files": list(self.inputs.files or [])}),
                 "save_outputs": self.save_outputs}
@@ -191,10 +206,20 @@ class BenchResult:
     started_at: str
     finished_at: str
     schema_version: int = SCHEMA_VERSION
+    # version 2: telemetry samples (see benchmark/telemetry.py), the throttling figure and the
+    # contamination flags (results/throttling.py), and what the cool-down gate did
+    telemetry: list[dict] | None = None
+    throttling: dict | None = None
+    flags: list[dict] | None = None
+    cooldown: dict | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -202,6 +227,10 @@ class BenchResult:
                           if value is not None or key not in ("runtime_artifact", "launch")}
         ordered = {"schema_version": data.pop("schema_version")}
         ordered.update(data)
+        if ordered["schema_version"] == 1:  # a version-1 result stays as it was read
+            for name in _RESULT_V2:
+                if ordered[name] is None:
+                    del ordered[name]
         return ordered
 
     @classmethod
@@ -216,7 +245,8 @@ class BenchResult:
             timing=Timing(**data["timing"]), memory=Memory(**data["memory"]),
             thermal=Thermal(start=ThermalState(**thermal["start"]), end=ThermalState(**thermal["end"])),
             outputs=[OutputFile(**item) for item in data["outputs"]],
-            started_at=data["started_at"], finished_at=data["finished_at"])
+            started_at=data["started_at"], finished_at=data["finished_at"],
+            **{name: data.get(name) for name in _RESULT_V2})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +274,7 @@ def validate(kind: str, data: Any, *, where: str = "") -> None:
     if not isinstance(data, dict):
         raise ProtocolError(f"{label}: a bench {kind} must be a JSON object, got {type(data).__name__}")
     check_schema_version(kind, data, where=label)
+    _check_version_fields(kind, data, where=label)
     if kind == "result":
         data = _check_sample_arrays(data, where=label)
     errors = sorted(_validator(kind).iter_errors(data), key=_error_rank)
@@ -285,16 +316,30 @@ def _check_sample_arrays(data: dict, *, where: str) -> dict:
 
 def check_schema_version(kind: str, data: dict, *, where: str) -> None:
     version = data.get("schema_version")
-    if version == SCHEMA_VERSION and type(version) is int:
+    if version in READABLE_VERSIONS and type(version) is int:
         return
     if "schema_version" not in data:
         raise ProtocolError(f"{where}: no schema_version; this mobilekit reads {kind}s of "
                             f"schema version {SCHEMA_VERSION}")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise ProtocolError(f"{where}: {kind} written by schema version {version}; this mobilekit "
-                            f"reads version {SCHEMA_VERSION} — upgrade mobilekit")
+                            f"reads versions up to {SCHEMA_VERSION} — upgrade mobilekit")
     raise ProtocolError(f"{where}: {kind} written by schema version {version!r}; this mobilekit "
                         f"reads version {SCHEMA_VERSION} — regenerate it with this mobilekit")
+
+
+def _check_version_fields(kind: str, data: dict, *, where: str) -> None:
+    """A version-1 file carries no version-2 field (the schema says so too, in words less clear)."""
+    if data.get("schema_version") != 1:
+        return
+    if kind == "result":
+        found = [name for name in _RESULT_V2 if name in data]
+    else:
+        runs = data.get("runs")
+        found = [f"runs.{name}" for name in _REQUEST_V2_RUNS if isinstance(runs, dict) and name in runs]
+    if found:
+        raise ProtocolError(f"{where}: {found[0]} is a schema version 2 field but the {kind} says "
+                            "schema_version 1", hint="write schema_version 2")
 
 
 def _error_rank(error):

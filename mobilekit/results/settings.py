@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
+from .._text import parse_duration
 from ..errors import UsageError
 from .protocol import DELEGATES
 
@@ -29,6 +30,13 @@ class BenchSettings:
     cooldown_secs: float = 0.0
     timeout_s: float | None = None
     seed: int = 0
+    duration_secs: float | None = None            # sustained mode: time runs for this long
+    telemetry_interval_secs: float | None = None  # None: the runner's default; 0: off
+
+    @property
+    def timed_secs(self) -> float:
+        """The longest the timed loop of one run may take."""
+        return self.duration_secs if self.duration_secs is not None else self.max_secs
 
     @property
     def configurations(self) -> list[tuple[str, int]]:
@@ -36,17 +44,18 @@ class BenchSettings:
 
 
 def bench_settings(*, delegates=("xnnpack",), threads=(1,), runs=50, warmup=5, min_secs=0.0,
-                   max_secs=150.0, cooldown_secs=0.0, timeout_s=None, seed=0) -> BenchSettings:
+                   max_secs=150.0, cooldown_secs=0.0, timeout_s=None, seed=0, duration=None,
+                   telemetry_interval_s=None) -> BenchSettings:
     """Check and normalise benchmark settings; a UsageError (exit 2) names the first bad one.
 
     ``delegates`` and ``threads`` may be sequences or comma-separated text ("cpu,xnnpack", "1,2");
-    repeats are dropped, order is kept.
+    repeats are dropped, order is kept. ``duration`` is seconds or text ("90s", "10m", "1h").
     """
     return BenchSettings(delegates=tuple(check_delegates(delegates)), threads=tuple(check_threads(threads)),
                          runs=_whole(runs, "runs", minimum=1, hint="e.g. --runs 50"),
                          warmup=_whole(warmup, "warmup", minimum=0),
                          **_check_times(min_secs, max_secs, cooldown_secs, timeout_s),
-                         seed=_seed(seed))
+                         seed=_seed(seed), **_check_sustained(duration, telemetry_interval_s))
 
 
 def check_delegates(delegates, *, option: str | None = None) -> list[str]:
@@ -115,6 +124,20 @@ def _check_times(min_secs, max_secs, cooldown_secs, timeout_s) -> dict:
     return {"min_secs": float(min_secs), "max_secs": float(max_secs),
             "cooldown_secs": float(cooldown_secs),
             "timeout_s": None if timeout_s is None else float(timeout_s)}
+
+
+def _check_sustained(duration, telemetry_interval_s) -> dict:
+    seconds = None
+    if duration is not None:
+        seconds = parse_duration(duration) if isinstance(duration, str) else duration
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
+            raise UsageError(f"duration must be a time above 0 such as 90s, 10m or 1h, got {duration!r}")
+    interval = telemetry_interval_s
+    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, numbers.Real)
+                                 or not interval >= 0):
+        raise UsageError(f"telemetry interval must be 0 (off) or more seconds, got {interval!r}")
+    return {"duration_secs": None if seconds is None else float(seconds),
+            "telemetry_interval_secs": None if interval is None else float(interval)}
 
 
 def _seed(seed) -> int:

@@ -394,22 +394,32 @@ def _dumpsys(device, inv: Invocation) -> int:
         inv.print("Current Battery Service state:")
         inv.print("  AC powered: false\n  USB powered: true\n  Wireless powered: false")
         inv.print("  status: 2\n  health: 2\n  present: true\n  level: 85\n  scale: 100")
-        inv.print(f"  voltage: 4210\n  temperature: {int(round(device.battery_temp_c * 10))}")
+        inv.print(f"  voltage: 4210\n  temperature: {int(round(_thermal_now(device)[1] * 10))}")
         inv.print("  technology: Li-ion")
         return 0
     inv.error(f"Can't find service: {service}")
     return 0
 
 
+def _thermal_now(device) -> tuple[int, float]:
+    """Thermal status code and battery temperature: the thermal model's, else the fixed ones."""
+    model = device.thermal_model
+    if model is None:
+        return device.thermal_status, device.battery_temp_c
+    model.advance()
+    return model.status_code, round(model.battery_c, 1)
+
+
 def _dumpsys_thermal(device, inv: Invocation) -> int:
+    status, battery = _thermal_now(device)
     inv.print("IsStatusOverride: false")
     inv.print("ThermalEventListeners:")
     inv.print("\tcallbacks: 1")
     inv.print("ThermalStatusListeners:")
     inv.print("\tcallbacks: 1")
-    inv.print(f"Thermal Status: {device.thermal_status}")
+    inv.print(f"Thermal Status: {status}")
     inv.print("Cached temperatures:")
-    inv.print(f"\tTemperature{{mValue={device.battery_temp_c}, mType=2, mName=battery, mStatus={device.thermal_status}}}")
+    inv.print(f"\tTemperature{{mValue={battery}, mType=2, mName=battery, mStatus={status}}}")
     inv.print("HAL Ready: true")
     return 0
 
@@ -654,7 +664,17 @@ class Instrumentation:
             host_request = Path(scratch) / "request.json"
             host_request.write_text(json.dumps(request))
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-            process = subprocess.Popen([sys.executable, "-m", "mobilekit.benchmark.host_child", str(host_request)],
+            command = [sys.executable, "-m", "mobilekit.benchmark.host_child", str(host_request)]
+            model = device.thermal_model
+            if model is not None:  # the app runs on the model's clock and sensors, and heats it
+                model.set_busy(True)
+                thermal_start = _thermal_state(model)
+                (Path(scratch) / "thermal.json").write_text(model.to_json())
+                command = [sys.executable, "-m", "adb_emulator.thermal", str(Path(scratch) / "thermal.json"),
+                           str(host_request)]
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
+                                                                 env.get("PYTHONPATH")]))
+            process = subprocess.Popen(command,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                                        start_new_session=True)
             device.running[package] = process
@@ -666,6 +686,9 @@ class Instrumentation:
                         return None, None
             finally:
                 device.running.pop(package, None)
+                if model is not None:
+                    thermal_end = _thermal_state(model)
+                    model.set_busy(False)
             stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
             # the host runner writes result.json even for failed runs; only "no result" is fatal
         result_host = Path(request["output_dir"]) / "result.json"
@@ -687,9 +710,12 @@ class Instrumentation:
             result["outputs"][0]["file"] = device.faults.result_output_name
         if device.faults.outputs_tamper and result.get("outputs"):
             device.faults.outputs_tamper(Path(request["output_dir"]) / result["outputs"][0]["file"])
-        state = {"status": ["none", "light", "moderate", "severe", "critical", "emergency", "shutdown"][device.thermal_status],
-                 "battery_temp_c": device.battery_temp_c}
-        result["thermal"] = {"start": state, "end": state}
+        if model is not None:
+            result["thermal"] = {"start": thermal_start, "end": thermal_end}
+        else:
+            state = {"status": ["none", "light", "moderate", "severe", "critical", "emergency", "shutdown"][device.thermal_status],
+                     "battery_temp_c": device.battery_temp_c}
+            result["thermal"] = {"start": state, "end": state}
         result.update(device.faults.result_patch or {})
         scratch_dir = Path(request["output_dir"])
         for produced in scratch_dir.iterdir():
@@ -701,6 +727,11 @@ class Instrumentation:
         os.replace(tmp, final)
         shutil.rmtree(scratch_dir, ignore_errors=True)
         return fs.device_path(final), None
+
+
+def _thermal_state(model) -> dict:
+    model.advance()
+    return {"status": model.status, "battery_temp_c": round(model.battery_c, 1)}
 
 
 def _kill(process: subprocess.Popen):

@@ -40,7 +40,7 @@ class EmulatedDevice:
 
     def __init__(self, root=None, *, serial: str | None = None, props: dict | None = None,
                  auth_required: bool = True, accept_new_keys: bool = False, authorized_keys=(),
-                 features=FEATURES, free_bytes: int | None = None, cores: int = 8):
+                 features=FEATURES, free_bytes: int | None = None, cores: int = 8, thermal=None):
         self._tmp = None
         if root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="adb-emu-root-")
@@ -65,6 +65,8 @@ class EmulatedDevice:
         self.packages: dict[str, android.InstalledPackage] = {}
         self.thermal_status = 0
         self.battery_temp_c = 31.2
+        # a thermal.ThermalModel: heat while the app runs, cool when idle (None: fixed readings above)
+        self.thermal_model = thermal
         self.shell = Shell(self)
         android.install_commands(self, self.shell)
         # what tests look at

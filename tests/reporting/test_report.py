@@ -264,12 +264,12 @@ def test_no_results_given():
 
 def test_result_of_another_schema_version(tmp_path):
     data = _fixture_result()
-    data["schema_version"] = 2
-    path = write_result(tmp_path / "v2", data)
-    with pytest.raises(ProtocolError, match="schema version 2"):
+    data["schema_version"] = 3  # version 2 is this mobilekit's own since telemetry
+    path = write_result(tmp_path / "v3", data)
+    with pytest.raises(ProtocolError, match="schema version 3"):
         report([path], tmp_path / "r.html")
     outcome = CliRunner().invoke(cli, ["report", str(tmp_path), "-o", str(tmp_path / "r.html")])
-    assert outcome.exit_code == 1 and "schema version 2" in outcome.output
+    assert outcome.exit_code == 1 and "schema version 3" in outcome.output
     assert len(outcome.output.strip().splitlines()) == 1 and "Traceback" not in outcome.output
 
 

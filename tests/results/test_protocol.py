@@ -12,7 +12,13 @@ from conftest import PROTOCOL_FIXTURES  # noqa: E402
 
 FIXTURES = PROTOCOL_FIXTURES
 VALID_REQUESTS = sorted((FIXTURES / "requests").glob("*.json"))
-INVALID_REQUESTS = sorted((FIXTURES / "requests_invalid").glob("*.json"))
+# schema_version_2.json was the "from the future" vector of version 1; since version 2 it is a
+# valid request (the Java app, still at version 1, goes on refusing it). Version 2's own invalid
+# vectors, schema_version_3 among them, live in v2/requests_invalid.
+INVALID_REQUESTS = sorted(p for p in (FIXTURES / "requests_invalid").glob("*.json")
+                          if p.stem != "schema_version_2") + sorted((FIXTURES / "v2" / "requests_invalid").glob("*.json"))
+V2_REQUESTS = sorted((FIXTURES / "v2" / "requests").glob("*.json"))
+V2_RESULTS = sorted((FIXTURES / "v2" / "results").glob("*.json"))
 RESULTS = sorted((FIXTURES / "results").glob("*.json"))
 
 
@@ -60,19 +66,21 @@ def test_invalid_request_is_refused_naming_the_field(path):
         "schema_version_missing": "schema_version", "unknown_field_priority": "'priority'",
         "delegate_unknown_field_use_hexagon": "'use_hexagon'", "inputs_kind_unknown": "inputs.kind",
         "inputs_files_empty": "inputs.files", "inputs_seed_negative": "inputs.seed", "run_id_with_slash": "run_id",
-        "save_outputs_missing": "save_outputs",
+        "save_outputs_missing": "save_outputs", "schema_version_3": "schema version 3",
+        "v1_with_duration_secs": "runs.duration_secs", "runs_duration_secs_zero": "runs.duration_secs",
+        "runs_telemetry_interval_secs_negative": "runs.telemetry_interval_secs",
     }[stem]
     assert expected_word in message
 
 
 def test_other_schema_version_says_upgrade(tmp_path):
     data = json.loads((FIXTURES / "results" / "ok_host.json").read_text())
-    data["schema_version"] = 2
+    data["schema_version"] = 3
     data["new_field_from_the_future"] = 1
     path = tmp_path / "result.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(ProtocolError, match="result written by schema version 2; this mobilekit reads "
-                                            "version 1 — upgrade mobilekit"):
+    with pytest.raises(ProtocolError, match="result written by schema version 3; this mobilekit reads "
+                                            "versions up to 2 — upgrade mobilekit"):
         protocol.load_result(path)
 
 
@@ -144,3 +152,65 @@ def test_run_id_with_a_trailing_newline_is_refused():
     data["run_id"] = "abc\n"
     with pytest.raises(ProtocolError, match="run_id"):
         protocol.validate("request", data)
+
+
+# ---- schema version 2 ---------------------------------------------------------------------------
+
+def test_v1_request_fixtures_load_and_write_back_as_version_1(tmp_path):
+    """A request that asks for nothing new stays version 1, so an app that reads 1 still runs it."""
+    for path in VALID_REQUESTS:
+        again = tmp_path / path.name
+        protocol.save_request(protocol.load_request(path), again)
+        assert json.loads(again.read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize("path", V2_REQUESTS, ids=lambda p: p.stem)
+def test_v2_request_round_trips(path, tmp_path):
+    original = json.loads(path.read_text())
+    request = protocol.load_request(path)
+    again = tmp_path / "again.json"
+    protocol.save_request(request, again)
+    reloaded = json.loads(again.read_text())
+    assert reloaded["schema_version"] == 2
+    assert {k: v for k, v in reloaded["runs"].items() if k in original["runs"]} == original["runs"]
+    assert protocol.load_request(again) == request
+
+
+def test_a_request_using_a_v2_field_is_written_as_version_2(tmp_path):
+    request = protocol.load_request(VALID_REQUESTS[0])
+    request.runs.duration_secs = 120.0
+    protocol.save_request(request, tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["schema_version"] == 2 and data["runs"]["duration_secs"] == 120.0
+
+
+@pytest.mark.parametrize("path", V2_RESULTS, ids=lambda p: p.stem)
+def test_v2_result_round_trips_with_telemetry_throttling_and_flags(path, tmp_path):
+    original = json.loads(path.read_text())
+    result = protocol.load_result(path)
+    assert result.schema_version == 2 and result.telemetry == original["telemetry"]
+    assert result.flagged == bool(original["flags"])
+    again = tmp_path / "result.json"
+    protocol.save_result(result, again)
+    assert json.loads(again.read_text()) == original
+
+
+def test_v1_results_read_with_the_new_fields_absent():
+    for path in RESULTS:
+        result = protocol.load_result(path)
+        assert result.schema_version == 1
+        assert (result.telemetry, result.throttling, result.flags, result.cooldown) == (None,) * 4
+        assert not result.flagged
+
+
+def test_a_v1_result_may_not_carry_v2_fields(tmp_path):
+    data = json.loads((FIXTURES / "results" / "ok_host.json").read_text())
+    data["flags"] = []
+    with pytest.raises(ProtocolError, match="flags"):
+        protocol.validate("result", data)
+
+
+def test_absent_telemetry_figures_are_null_not_zero_in_the_fixture():
+    data = json.loads((FIXTURES / "v2" / "results" / "ok_host_telemetry.json").read_text())
+    first = data["telemetry"][0]
+    assert first["thermal_status"] is None and first["cpu_freq_khz"] is None and first["rss_bytes"] > 0
