@@ -55,3 +55,9 @@ def text_table(headers, rows, *, rule: bool = True) -> str:
         lines.append("  ".join("-" * width for width in widths))
     lines += [render(cells) for cells in table[1:]]
     return "\n".join(lines)
+
+
+def format_shape(shape) -> str:
+    """``(1, 28, 28, 3)``; free dimensions (None or negative) as ``?``; ``(5,)`` for one."""
+    dims = ["?" if d is None or int(d) < 0 else str(int(d)) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
