@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .._compat import ToolVersions
+from .._guard import output_lock, refuse_aliases
 from .._io import save_npy_atomic, sha256_file, write_json_atomic
 from .._text import format_ms, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
@@ -118,7 +119,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           max_secs: float = DEFAULT_MAX_SECS, cooldown_secs: float = 0.0, data=None, labels=None,
           reference=None, output_dir=None, adb: str = "auto", connect: str | None = None,
           timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
-          parallel: bool = True, seed: int = INPUT_SEED,
+          parallel: bool = True, seed: int = INPUT_SEED, wait: bool = False,
           on_status: Callable[[str], None] | None = None,
           runners: Sequence[Runner] | None = None) -> BenchSummary:
     """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
@@ -129,6 +130,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     (a Keras model or a .tflite) gives fidelity. Results go to
     ``output_dir/runs/<target>/<run_key>/result.json``; a rerun skips finished runs unless ``force``.
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
+    Another bench using ``output_dir`` is an error naming it, or waited for with ``wait``.
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
@@ -163,87 +165,91 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise UsageError(f"-o {output_dir or out} is a file; bench writes a folder of results there",
                          hint="give a folder name, e.g. -o results/int8")
     out.mkdir(parents=True, exist_ok=True)
+    refuse_aliases([("model", model_path), ("data", data), ("labels", labels),
+                    ("reference", reference)],
+                   [("summary", out / "summary.json")], folders=[("runs folder", out / "runs")])
+    # One bench per folder: two at once would time side by side and mix their results.
+    with output_lock(out, wait=wait):
+        timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
+        prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
+                                   reference=reference, out=out, seed=seed, load_timeout_s=timeout)
+        if save_outputs is None:
+            save_outputs = data is not None
 
-    prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
-                               reference=reference, out=out, seed=seed)
-    if save_outputs is None:
-        save_outputs = data is not None
+        if runners is None:
+            runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
+                                              connect=connect)
+        else:
+            runners, reason = list(runners), "runners given by the caller"
+        if not runners:
+            raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
+        say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
 
-    if runners is None:
-        runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
-                                          connect=connect)
-    else:
-        runners, reason = list(runners), "runners given by the caller"
-    if not runners:
-        raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
-    say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
-
-    timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
-    configs = [(name, count) for name in delegates for count in thread_counts]
-    plan = []
-    for runner in runners:
-        for name, count in configs:
-            request = _request(model_path, model_sha256, name, count, runs=runs, warmup=warmup,
-                               min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
-                               inputs=prepared.inputs, save_outputs=save_outputs)
-            key = run_key(model_sha256, runner.kind, request, prepared.identity)
-            request["run_id"] = key
-            run_dir = out / "runs" / _safe_name(runner.target) / key
-            plan.append((runner, request, key, run_dir))
-
-    lock = threading.Lock()
-    outcomes: dict[str, tuple[Path | None, bool, str | None]] = {}
-
-    def run_target(runner: Runner):
-        for item_runner, request, key, run_dir in plan:
-            if item_runner is not runner:
-                continue
-            label = f"{runner.target} {request['delegate']['name']} x{request['delegate']['threads']}"
-            result_path = run_dir / "result.json"
-            if not force and _finished(result_path, model_sha256):
-                with lock:
-                    outcomes[key] = (result_path, True, None)
-                say(f"{label}: done before, kept ({result_path})")
-                continue
-            say(f"{label}: running")
-            try:
-                # The runner's own progress (pushes, the app's status bundles), already prefixed
-                # with its target.
-                path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
-                outcome = (path, False, None)
-            except (BenchError, DeviceError, ProtocolError) as exc:
-                outcome = (None, False, str(exc))
-            with lock:
-                outcomes[key] = outcome
-            say(f"{label}: {_status_word(outcome)}")
-
-    if parallel and len(runners) > 1:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
-            for future in [pool.submit(run_target, runner) for runner in runners]:
-                future.result()
-    else:
+        configs = [(name, count) for name in delegates for count in thread_counts]
+        plan = []
         for runner in runners:
-            run_target(runner)
+            for name, count in configs:
+                request = _request(model_path, model_sha256, name, count, runs=runs, warmup=warmup,
+                                   min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
+                                   inputs=prepared.inputs, save_outputs=save_outputs)
+                key = run_key(model_sha256, runner.kind, request, prepared.identity)
+                request["run_id"] = key
+                run_dir = out / "runs" / _safe_name(runner.target) / key
+                plan.append((runner, request, key, run_dir))
 
-    run_summaries = []
-    for runner, request, key, run_dir in plan:
-        result_path, resumed, failure = outcomes[key]
-        run_summaries.append(_summarize(runner, request, key, run_dir, result_path, resumed, failure,
-                                        output_details, prepared))
+        lock = threading.Lock()
+        outcomes: dict[str, tuple[Path | None, bool, str | None]] = {}
 
-    summary = BenchSummary(
-        model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
-        target=target, targets=[runner.target for runner in runners], target_reason=reason,
-        inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
-        summary_path=str(out / "summary.json"), runs=run_summaries,
-        reference=None if reference is None else str(reference), started_at=started_at,
-        finished_at=utc_now_iso(), tool_versions=_tool_versions())
-    write_json_atomic(out / "summary.json", to_dict(summary))
-    if run_summaries and all(run.status != "ok" for run in run_summaries):
-        first = run_summaries[0]
-        raise BenchError(f"{first.target} {first.delegate} x{first.threads} failed: {first.error}",
-                         hint=f"details in {first.result_path}")
-    return summary
+        def run_target(runner: Runner):
+            for item_runner, request, key, run_dir in plan:
+                if item_runner is not runner:
+                    continue
+                label = f"{runner.target} {request['delegate']['name']} x{request['delegate']['threads']}"
+                result_path = run_dir / "result.json"
+                if not force and _finished(result_path, model_sha256):
+                    with lock:
+                        outcomes[key] = (result_path, True, None)
+                    say(f"{label}: done before, kept ({result_path})")
+                    continue
+                say(f"{label}: running")
+                try:
+                    # The runner's own progress (pushes, the app's status bundles), already prefixed
+                    # with its target.
+                    path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
+                    outcome = (path, False, None)
+                except (BenchError, DeviceError, ProtocolError) as exc:
+                    outcome = (None, False, str(exc))
+                with lock:
+                    outcomes[key] = outcome
+                say(f"{label}: {_status_word(outcome)}")
+
+        if parallel and len(runners) > 1:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
+                for future in [pool.submit(run_target, runner) for runner in runners]:
+                    future.result()
+        else:
+            for runner in runners:
+                run_target(runner)
+
+        run_summaries = []
+        for runner, request, key, run_dir in plan:
+            result_path, resumed, failure = outcomes[key]
+            run_summaries.append(_summarize(runner, request, key, run_dir, result_path, resumed, failure,
+                                            output_details, prepared))
+
+        summary = BenchSummary(
+            model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
+            target=target, targets=[runner.target for runner in runners], target_reason=reason,
+            inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
+            summary_path=str(out / "summary.json"), runs=run_summaries,
+            reference=None if reference is None else str(reference), started_at=started_at,
+            finished_at=utc_now_iso(), tool_versions=_tool_versions())
+        write_json_atomic(out / "summary.json", to_dict(summary))
+        if run_summaries and all(run.status != "ok" for run in run_summaries):
+            first = run_summaries[0]
+            raise BenchError(f"{first.target} {first.delegate} x{first.threads} failed: {first.error}",
+                             hint=f"details in {first.result_path}")
+        return summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +320,7 @@ def _model_io(model_path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def _prepare_inputs(model_path, input_details, output_details, *, data, labels, reference, out,
-                    seed) -> _Prepared:
+                    seed, load_timeout_s=None) -> _Prepared:
     if data is None:
         return _Prepared(inputs={"kind": "random", "seed": int(seed)},
                          description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
@@ -325,7 +331,7 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
     detail = input_details[0]
     shape = tuple(-1 if s == -1 else int(d) for d, s in
                   zip(detail["shape"], detail.get("shape_signature", detail["shape"])))
-    x, y = _load_data(data, shape)
+    x, y = _load_data(data, shape, load_timeout_s)
     from ..models.tensors import check_samples_fit, to_input_dtype
 
     check_samples_fit(x, detail, what=f"data {data}")
@@ -350,7 +356,7 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
                      samples=len(x), labels=y, reference_outputs=reference_outputs)
 
 
-def _load_data(data, shape) -> tuple[np.ndarray, np.ndarray | None]:
+def _load_data(data, shape, timeout_s=None) -> tuple[np.ndarray, np.ndarray | None]:
     from ..data import load_labelled, load_samples
 
     try:
@@ -358,7 +364,7 @@ def _load_data(data, shape) -> tuple[np.ndarray, np.ndarray | None]:
     except DataError as exc:
         if "labels missing" not in exc.message:
             raise
-    return load_samples(data, input_shape=shape), None
+    return load_samples(data, input_shape=shape, timeout_s=timeout_s), None
 
 
 def _load_labels(labels) -> np.ndarray:

@@ -43,16 +43,19 @@ _DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
               help="Run targets one after another instead of in parallel.")
 @click.option("--connect", metavar="HOST:PORT", help="Connect to a phone over TCP first (adb connect).")
 @click.option("--timeout", "timeout_s", type=float, default=None,
-              help="Seconds one run may take before it is stopped.  [default: max-secs + cooldown + 120]")
+              help="Seconds one run (and reading --data from module:function) may take before it "
+                   "is stopped.  [default: max-secs + cooldown + 120]")
 @click.option("-o", "--output-dir", metavar="DIR", default=None,
               help="Where results go.  [default: ./bench-MODELNAME]")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Redo runs whose results already exist (default: resume).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for random inputs.")
+@click.option("--wait", is_flag=True,
+              help="If another bench is using the output folder, wait for it instead of stopping.")
 @run_command
 def bench_command(model, target, devices, all_devices, delegates, threads, runs, warmup, min_secs,
                   max_secs, cooldown_secs, data, labels, reference, adb, serial_order, connect, timeout_s,
-                  output_dir, as_json, force, seed):
+                  output_dir, as_json, force, seed, wait):
     """Benchmark a .tflite model on this computer (LiteRT) or on phones over ADB.
 
     One run per (target, delegate, threads) configuration; every sample is kept in
@@ -81,7 +84,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
                     min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs, data=data,
                     labels=labels, reference=reference, output_dir=output_dir, adb=adb,
                     connect=connect, timeout_s=timeout_s, force=force, parallel=not serial_order,
-                    seed=seed, on_status=status)
+                    seed=seed, wait=wait, on_status=status)
     if as_json:
         echo_json(summary)
     else:
