@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ._io import _WRITE_ERRNOS, _cannot_write, _current_umask
+from .errors import UsageError
 
 
 class OutputSet:
@@ -28,7 +29,11 @@ class OutputSet:
 
     def file(self, final) -> Path:
         """A temporary path to write ``final``'s content to."""
-        return self._add(Path(final), folder=False)
+        final = Path(final)
+        if final.is_dir() and not final.is_symlink():
+            raise UsageError(f"{final} is a folder; it would be replaced by a file",
+                             hint="move the folder away or choose another output name")
+        return self._add(final, folder=False)
 
     def folder(self, final) -> Path:
         """An empty temporary folder that replaces ``final`` (and all it held) on commit."""

@@ -167,7 +167,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     out.mkdir(parents=True, exist_ok=True)
     refuse_aliases([("model", model_path), ("data", data), ("labels", labels),
                     ("reference", reference)],
-                   [("summary", out / "summary.json")], folders=[("runs folder", out / "runs")])
+                   [("summary", out / "summary.json")],
+                   folders=[("runs folder", out / "runs"), ("inputs folder", out / "inputs")])
     # One bench per folder: two at once would time side by side and mix their results.
     with output_lock(out, wait=wait):
         timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S

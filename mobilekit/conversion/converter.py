@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 
 from .._compat import ToolVersions
+from .._fileset import output_set
+from .._guard import refuse_aliases
 from .._io import sha256_path, write_bytes_atomic, write_json_atomic
 from ..errors import CalibrationError, ConversionError, DataError, UsageError
 from ..models.keras import load_model
@@ -64,7 +66,7 @@ class ConvertResult:
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
             normalize: str | None = None, optimization: dict | None = None,
-            progress: bool | None = None) -> ConvertResult:
+            progress: bool | None = None, also_reads=()) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
 
@@ -72,11 +74,14 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     integer, calibrated on ``calibration``), ``int16x8`` (int16 activations, calibrated).
     ``calibration``: any source ``mobilekit.data.load_samples`` reads; the first
     ``calibration_samples`` (default 200) samples are used. ``io_type``: the dtype of the int8
-    model's inputs and outputs. ``optimization`` is stored verbatim in the card.
+    model's inputs and outputs. ``optimization`` is stored verbatim in the card. ``also_reads``:
+    (what, path) pairs of other files the caller read for this model (train data, a recipe),
+    which the outputs must not overwrite either. The model and its card are written as a set.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
+    refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=also_reads)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
     needs_calibration = quantize in ("int8", "int16x8")
@@ -103,7 +108,6 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from ..models.tflite import describe_tflite, gzip_size
 
     described = describe_tflite(content, where=f"converted {output.name}")
-    write_bytes_atomic(output, content)
     versions = tool_versions()
     if loaded.kind == "keras3":
         from .._compat import keras3
@@ -126,8 +130,25 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     from ..records import to_dict
 
-    write_json_atomic(card_path, {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+    # A set: never a model without its card (nor an old card beside a new model). The card is
+    # written first only so that a write failing on the bigger file is the usual case.
+    with output_set() as out:
+        write_json_atomic(out.file(card_path), {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+        write_bytes_atomic(out.file(output), content)
     return result
+
+
+def refuse_overwriting_inputs(output, *, model=None, calibration=None, also_reads=()) -> None:
+    """UsageError before any work if the .tflite or its card would overwrite a file the
+    conversion reads (the model, calibration data, ``also_reads``), or ``output`` is not a .tflite."""
+    output = Path(output).expanduser()
+    if output.suffix.lower() != ".tflite":
+        raise UsageError(f"output {output} does not end in .tflite; convert writes a TFLite "
+                         f"flatbuffer and its model card {output.with_suffix('.json').name}",
+                         hint=f"name the output {output.with_suffix('.tflite').name}")
+    model_path = model if isinstance(model, (str, os.PathLike)) else None
+    refuse_aliases([("model", model_path), ("calibration data", calibration), *also_reads],
+                   [("output", output), ("model card", output.with_suffix(".json"))])
 
 
 def _check_arguments(quantize, io_type, calibration, calibration_samples, output):

@@ -24,11 +24,18 @@ def optimize_and_convert(model, output, *, train, val=None, optimize: dict | Non
     verify sparsity/2:4/clusters in the .tflite and add that to the card. A failed read-back
     keeps the card (with the failures) and raises OptimizationError."""
     from . import convert
+    from .converter import refuse_overwriting_inputs
     from ..records import to_dict
     from ..optimization.pipeline import optimize as run_optimize
     from ..optimization.verification import verify_against_record
 
     options = dict(optimize or {})
+    # Before any training: minutes of fine-tuning must not end in overwriting an input.
+    also_reads = [("train data", train), ("validation data", val),
+                  ("teacher model", options.get("distill_from")), *convert_kwargs.get("also_reads", ())]
+    refuse_overwriting_inputs(output, model=model, calibration=convert_kwargs.get("calibration"),
+                              also_reads=also_reads)
+    convert_kwargs["also_reads"] = also_reads
     options.setdefault("quantize", quantize)
     optimized, record = run_optimize(model, train, val=val, **options)
     record_dict = record.as_dict()
