@@ -56,7 +56,8 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     shape = signature if signature is not None and len(signature) else detail["shape"]
     input_shape = tuple(None if int(d) < 0 else int(d) for d in shape)
     x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit)
-    outputs, used_batch = run_over_samples(interpreter, x, batch_size=batch_size, progress=progress)
+    outputs, used_batch = run_over_samples(interpreter, x, batch_size=batch_size, progress=progress,
+                                          where=str(model_path))
     accuracy = accuracy_from_outputs(outputs, y)
     result = EvaluateResult(
         model_path=str(model_path), data=_describe_data(data), samples=accuracy["samples"],
