@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
+from ..data.labels import class_labels
 from ..errors import DataError, ModelError, UsageError
 
 
@@ -42,6 +44,7 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     also argmax agreement, max absolute error and SNR of the dequantized outputs."""
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    _check_reference_kind(reference)
     from ..data import load_labelled
     from ..models.tflite import open_interpreter, read_tflite, run_over_samples
 
@@ -55,7 +58,10 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     signature = detail.get("shape_signature")
     shape = signature if signature is not None and len(signature) else detail["shape"]
     input_shape = tuple(None if int(d) < 0 else int(d) for d in shape)
-    x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit)
+    # Labels checked against the classes the model scores before any inference, as bench does.
+    classes = int(np.prod(interpreter.get_output_details()[0]["shape"][1:]))
+    x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit,
+                         classes=classes if classes > 1 else None)
     outputs, used_batch = run_over_samples(interpreter, x, batch_size=batch_size, progress=progress,
                                           where=str(model_path))
     accuracy = accuracy_from_outputs(outputs, y)
@@ -88,6 +94,7 @@ def reference_predict(reference, x):
     from ..models.keras import load_model
 
     loaded = load_model(reference)
+    _check_reference_shape(loaded, x)
     if loaded.kind == "saved_model":
         from .._compat import tf
 
@@ -106,14 +113,30 @@ def reference_predict(reference, x):
     return np.asarray(outputs, dtype=np.float32), loaded.source
 
 
-def _labels(labels, count):
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] > 1:
-        labels = labels.argmax(axis=1)
-    labels = labels.reshape(-1)
-    if len(labels) != count:
-        raise DataError(f"{len(labels)} labels for {count} outputs; give exactly one label per sample")
-    return labels.astype(np.int64)
+def _check_reference_kind(reference) -> None:
+    if isinstance(reference, (str, Path)) and (Path(reference).suffix.lower() == ".tflite"):
+        raise UsageError(f"--reference {reference} is a .tflite model; the reference is the Keras "
+                         "model (.keras, .h5 or SavedModel) the .tflite was converted from",
+                         hint="pass the source model, e.g. --reference model.keras")
+
+
+def _check_reference_shape(loaded, x) -> None:
+    """Name both shapes when the reference takes other inputs than the .tflite (not TF's trace)."""
+    from .._text import format_shape
+
+    try:
+        shapes = loaded.input_shapes()
+    except Exception:  # a model whose shape cannot be read is left to predict's own check
+        return
+    if len(shapes) != 1:
+        raise UsageError(f"the reference {loaded.source} has {len(shapes)} inputs; the .tflite has one")
+    expected = tuple(shapes[0])[1:]
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and int(e) != g for e, g in zip(expected, got)):
+        raise UsageError(f"the reference {loaded.source} takes inputs of shape "
+                         f"{format_shape((None, *expected))} but the .tflite takes "
+                         f"{format_shape((None, *got))}",
+                         hint="pass the Keras model this .tflite was converted from")
 
 
 def accuracy_from_outputs(outputs, labels) -> dict:
@@ -125,13 +148,14 @@ def accuracy_from_outputs(outputs, labels) -> dict:
     if outputs.ndim == 0 or len(outputs) == 0:
         raise DataError("no outputs to score (0 samples)")
     outputs = outputs.reshape(len(outputs), -1)
-    labels = _labels(labels, len(outputs))
     classes = outputs.shape[1]
     if classes < 2:
         raise DataError("the model gives one value per sample; accuracy needs a score per class")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise DataError(f"labels run from {labels.min()} to {labels.max()} but the model scores "
-                        f"{classes} classes (0..{classes - 1})")
+    labels = np.asarray(labels)
+    if labels.ndim and len(labels) != len(outputs):
+        raise DataError(f"{len(labels)} labels for {len(outputs)} outputs; give exactly one label per "
+                        "sample")
+    labels = class_labels(labels, count=len(outputs), classes=classes)
     top1 = float(np.mean(outputs.argmax(axis=1) == labels))
     top5 = None
     if classes >= 5:

@@ -321,6 +321,9 @@ def _load_labels(labels) -> np.ndarray:
         path = Path(labels).expanduser()
         if not path.is_file():
             raise DataError(f"labels file not found: {path}")
+        from ..data.loaders import check_numpy_file
+
+        check_numpy_file(path)
         try:
             loaded = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._text import format_shape as _fmt_shape
 from ..errors import DataError, UsageError
+from .labels import class_labels
 
 NORMALIZE_CHOICES = ("none", "0-1", "-1-1", "imagenet")
 DEFAULT_IMAGE_NORMALIZE = "0-1"
@@ -66,12 +67,13 @@ def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data",
     return check_samples(samples, input_shape, what=f"{what} {spec}")
 
 
-def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
+def load_labelled(path, *, input_shape=None, normalize=None, limit=None, classes=None):
     """(x, y) for evaluation: ``x`` float32 samples, ``y`` int64 class indices.
 
     From an ``.npz`` with ``x`` and ``y`` (``y`` as class indices or one-hot rows), or an image
     folder with one subfolder per class (classes numbered in sorted subfolder-name order).
-    Python callers may also pass an ``(x, y)`` tuple of arrays.
+    Python callers may also pass an ``(x, y)`` tuple of arrays. ``classes`` (the model's output
+    count) also checks ids and one-hot widths against it, before any work on the samples.
     """
     if isinstance(path, tuple) and len(path) == 2:
         x, y = (np.asarray(part) for part in path)
@@ -96,7 +98,7 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
                         hint="save an .npz with arrays x and y")
     if limit is not None:
         x, y = x[:int(limit)], y[:int(limit)]
-    y = _check_labels(y, len(x), str(path))
+    y = _check_labels(y, len(x), str(path), classes)
     if input_shape is not None:
         x = check_samples(x, input_shape, what=f"data {path}")
     else:
@@ -153,7 +155,27 @@ def _source_kind(spec):
     raise DataError(f"data not found: {text}", hint=_SOURCES_HINT)
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_numpy_file(path, suffix: str | None = None) -> None:
+    # numpy reads anything that is neither zip nor .npy as a pickle, and its refusal suggests
+    # allow_pickle=True: never an invitation to give untrusted bytes. Say what the file is not.
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    accepted = {".npz": head.startswith(_ZIP_MAGIC), ".npy": head == _NPY_MAGIC}
+    if not (accepted[suffix] if suffix else any(accepted.values())):
+        kind = suffix or ".npz/.npy"
+        raise DataError(f"{path} is not an {kind} file (numpy.savez/numpy.save write those)",
+                        hint="write it with numpy.savez(path, x=..., y=...) or numpy.save")
+
+
 def _open_npz(path):
+    check_numpy_file(path, ".npz")
     try:
         return np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -193,6 +215,7 @@ def _npz_arrays(path, *, need_labels):
 
 
 def _load_npy(path):
+    check_numpy_file(path, ".npy")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -202,26 +225,8 @@ def _load_npy(path):
         raise DataError(f"cannot read {path}: {exc}") from None
 
 
-def _check_labels(y, count, where):
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise DataError(f"labels in {where} have dtype {y.dtype}; expected class indices")
-    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
-        y = np.argmax(y, axis=1)
-    elif y.ndim == 2:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise DataError(f"labels in {where} have shape {y.shape}; expected (N,) class indices or "
-                        "(N, classes) one-hot rows")
-    if len(y) != count:
-        raise DataError(f"labels in {where}: {len(y)} labels for {count} samples",
-                        hint="give exactly one label per sample")
-    if y.dtype.kind == "f":
-        if not np.isfinite(y).all() or not np.all(y == np.round(y)):
-            raise DataError(f"labels in {where} are not whole class indices")
-    if len(y) and y.min() < 0:
-        raise DataError(f"labels in {where} include negative class {int(y.min())}")
-    return y.astype(np.int64)
+def _check_labels(y, count, where, classes=None):
+    return class_labels(y, count=count, classes=classes, where=f"labels in {where}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,9 +54,16 @@ def open_interpreter(content: bytes, *, where: str = "model", num_threads: int |
     from .._compat import make_interpreter
 
     try:
-        return make_interpreter(model_content=content, num_threads=num_threads, use_xnnpack=use_xnnpack)
-    except (ValueError, RuntimeError) as exc:
+        interpreter = make_interpreter(model_content=content, num_threads=num_threads,
+                                       use_xnnpack=use_xnnpack)
+        # Read every tensor's record once here: a flatbuffer with garbled names or indices that
+        # LiteRT still opened fails now, in these words, not later in whoever asks first.
+        interpreter.get_input_details()
+        interpreter.get_output_details()
+        interpreter.get_tensor_details()
+    except (ValueError, RuntimeError, IndexError) as exc:
         raise cannot_load(where, exc) from None
+    return interpreter
 
 
 def cannot_load(where: str, exc: BaseException) -> ModelError:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ModelError, OptimizationArgumentError, OptimizationError
+from ..models.keras import check_model_path
 
 # Layers whose weights TFLite stores as a "kernel" that pruning and clustering act on.
 KERNEL_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D",
@@ -82,6 +83,10 @@ def load_model(model, *, what: str = "model"):
         path = Path(model)
         if not path.exists():
             raise ModelError(f"{what} not found: {path}")
+        try:  # the loader's cheap checks first: random bytes get "not a Keras model", not h5py's words
+            check_model_path(path)
+        except ModelError as exc:
+            raise ModelError(f"{what}: {exc.message}", hint=exc.hint) from None
         if _saved_by_keras3(path):
             from .._compat import keras3
 
