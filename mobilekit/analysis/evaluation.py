@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.labels import class_labels
-from ..errors import DataError, ModelError, UsageError
+from ..errors import DataError, UsageError
 
 
 @dataclasses.dataclass
@@ -149,13 +149,10 @@ def accuracy_from_outputs(outputs, labels) -> dict:
         raise DataError("no outputs to score (0 samples)")
     outputs = outputs.reshape(len(outputs), -1)
     classes = outputs.shape[1]
+    labels = class_labels(labels, count=len(outputs), counted="outputs",
+                          classes=classes if classes >= 2 else None)
     if classes < 2:
         raise DataError("the model gives one value per sample; accuracy needs a score per class")
-    labels = np.asarray(labels)
-    if labels.ndim and len(labels) != len(outputs):
-        raise DataError(f"{len(labels)} labels for {len(outputs)} outputs; give exactly one label per "
-                        "sample")
-    labels = class_labels(labels, count=len(outputs), classes=classes)
     top1 = float(np.mean(outputs.argmax(axis=1) == labels))
     top5 = None
     if classes >= 5:

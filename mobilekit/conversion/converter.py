@@ -17,8 +17,9 @@ from .._compat import ToolVersions
 from .._fileset import output_set
 from .._guard import refuse_aliases
 from .._io import sha256_path, write_bytes_atomic, write_json_atomic
-from ..errors import CalibrationError, ConversionError, DataError, UsageError
+from ..errors import CalibrationError, ConversionError, DataError, OptimizationError, UsageError
 from ..models.keras import load_model
+from ..optimization.record import OptimizeRecord
 
 QUANTIZE_MODES = ("none", "fp16", "dynamic", "int8", "int16x8")
 IO_TYPES = ("float32", "int8", "uint8")
@@ -58,14 +59,14 @@ class ConvertResult:
     conversion_time_s: float
     total_time_s: float
     tool_versions: ToolVersions
-    optimization: dict | None
+    optimization: object  # OptimizeRecord (with its tflite_verification), a dict kept verbatim, or None
     warnings: list
     created_utc: str
 
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
-            normalize: str | None = None, optimization: dict | None = None,
+            normalize: str | None = None, optimization=None,
             progress: bool | None = None, also_reads=()) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
@@ -74,14 +75,21 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     integer, calibrated on ``calibration``), ``int16x8`` (int16 activations, calibrated).
     ``calibration``: any source ``mobilekit.data.load_samples`` reads; the first
     ``calibration_samples`` (default 200) samples are used. ``io_type``: the dtype of the int8
-    model's inputs and outputs. ``optimization`` is stored verbatim in the card. ``also_reads``:
-    (what, path) pairs of other files the caller read for this model (train data, a recipe),
-    which the outputs must not overwrite either. The model and its card are written as a set.
+    model's inputs and outputs.
+
+    ``optimization``: the ``OptimizeRecord`` of the steps that produced ``model`` (its dict form is
+    read back strictly). Kernels pruned for latency are then stored sparse, and the claims are
+    read back from the converted flatbuffer before anything is written; the card holds the record
+    with that ``tflite_verification``, and a failed read-back raises OptimizationError after the
+    .tflite and its card (with the failures) are written. Any other dict is stored verbatim.
+    ``also_reads``: (what, path) pairs of other files the caller read for this model (train data,
+    a recipe), which the outputs must not overwrite either.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
     refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=also_reads)
+    optimization = _optimize_record(optimization)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
     needs_calibration = quantize in ("int8", "int16x8")
@@ -100,7 +108,8 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from .._compat import tf, tool_versions
 
     converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type, sparse_weights=_pruned_for_latency(optimization))
+    _configure(tf(), converter, quantize, io_type,
+               sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
     conversion_started = time.perf_counter()
     content = _run_converter(converter, samples, progress=progress)
     conversion_time_s = time.perf_counter() - conversion_started
@@ -108,6 +117,11 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from ..models.tflite import describe_tflite, gzip_size
 
     described = describe_tflite(content, where=f"converted {output.name}")
+    if isinstance(optimization, OptimizeRecord):
+        from ..optimization.verification import verify_against_record
+
+        optimization = dataclasses.replace(optimization, tflite_verification=verify_against_record(
+            content, optimization, model_path=output))
     versions = tool_versions()
     if loaded.kind == "keras3":
         from .._compat import keras3
@@ -135,7 +149,18 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     with output_set() as out:
         write_json_atomic(out.file(card_path), {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
         write_bytes_atomic(out.file(output), content)
+    verification = getattr(optimization, "tflite_verification", None)
+    if verification is not None and not verification.passed:
+        raise OptimizationError(f"the .tflite does not hold the optimization's claims: "
+                                f"{verification.failures[0]} (details in {card_path})")
     return result
+
+
+def _optimize_record(optimization):
+    """An OptimizeRecord, or its dict form parsed strictly; any other value is kept as given."""
+    if isinstance(optimization, dict) and "steps" in optimization:
+        return OptimizeRecord.from_dict(optimization)
+    return optimization
 
 
 def refuse_overwriting_inputs(output, *, model=None, calibration=None, also_reads=()) -> None:
@@ -209,13 +234,6 @@ def _make_converter(tf, loaded):
             return lite.TFLiteConverter.from_keras_model(loaded.model)
     except Exception as exc:
         raise ConversionError(f"cannot prepare {loaded.source} for conversion: {useful_error(exc)}") from None
-
-
-def _pruned_for_latency(optimization: dict | None) -> bool:
-    """Whether the optimization record says the kernels were pruned for XNNPACK's sparse path."""
-    steps = (optimization or {}).get("steps", [])
-    return any(step.get("step") == "prune" and (step.get("params") or {}).get("for_latency")
-               for step in steps)
 
 
 def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):

@@ -98,7 +98,7 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None, classes
                         hint="save an .npz with arrays x and y")
     if limit is not None:
         x, y = x[:int(limit)], y[:int(limit)]
-    y = _check_labels(y, len(x), str(path), classes)
+    y = class_labels(y, count=len(x), classes=classes, where=f"labels in {path}")
     if input_shape is not None:
         x = check_samples(x, input_shape, what=f"data {path}")
     else:
@@ -223,10 +223,6 @@ def _load_npy(path):
                         hint="store a numeric array with numpy.save") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-
-
-def _check_labels(y, count, where, classes=None):
-    return class_labels(y, count=count, classes=classes, where=f"labels in {where}")
 
 
 # ---------------------------------------------------------------------------------------------
