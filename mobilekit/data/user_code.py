@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import errors
+from .._io import write_json_atomic
 from .._lifetime import child_env, die_with_parent
 from .._text import format_shape as _fmt_shape
 from ..errors import DataError
@@ -57,7 +58,7 @@ def run_loader(spec, input_shape, limit=None, *, timeout_s=None) -> np.ndarray:
         job = {"spec": str(spec), "limit": None if limit is None else int(limit),
                "input_shape": [None if d is None else int(d) for d in tuple(input_shape)],
                "sys_path": [p for p in sys.path if isinstance(p, str)], "folder": str(folder)}
-        (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        write_json_atomic(folder / "job.json", job)
         code = "from mobilekit.data.user_code import _child_main; _child_main()"
         with open(folder / "stderr.txt", "w+b") as stderr_file:
             process = subprocess.Popen([sys.executable, "-c", code, str(folder / "job.json")],
@@ -107,7 +108,7 @@ def _child_main() -> None:
         status = {"ok": True}
     except errors.MobilekitError as exc:
         status = {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
-    (folder / "status.json").write_text(json.dumps(status), encoding="utf-8")
+    write_json_atomic(folder / "status.json", status)  # never a half-written status
     sys.stdout.flush()
     os._exit(0)  # skip the interpreter teardown of whatever the user's module started
 
