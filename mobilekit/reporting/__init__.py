@@ -57,6 +57,7 @@ def refuse_report_aliases(inputs, output, fmt: str | None = None) -> None:
 def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
     """Write a report of already-labelled ReportRuns (the sweep calls this with its accuracies)."""
     from . import render
+    from .runs import label_models
 
     output = Path(output)
     fmt = report_format(output)
@@ -64,6 +65,7 @@ def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
         raise ReportError("no bench results to report")
     if output.exists() and output.is_dir():
         raise UsageError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
+    runs = label_models(runs)
     title = title or "mobilekit benchmark report"
     images: list[str] = []
     if fmt == "csv":
