@@ -62,7 +62,7 @@ def atomic_path(path):
 
 # A full disk, a read-only folder, a quota: the user's to fix, so one line rather than a traceback.
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EISDIR,
-                 errno.ENOTDIR, errno.ENOENT}
+                 errno.ENOTDIR, errno.ENOENT, errno.EFBIG}
 
 
 def _cannot_write(path: Path, exc: OSError):

@@ -74,3 +74,9 @@ def parse_duration(text) -> float | None:
         total += float(match.group(1)) * _UNIT_S[match.group(2)]
         position = match.end()
     return total if position == len(text) else None
+
+
+def format_shape(shape) -> str:
+    """``(1, 28, 28, 3)``; free dimensions (None or negative) as ``?``; ``(5,)`` for one."""
+    dims = ["?" if d is None or int(d) < 0 else str(int(d)) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"

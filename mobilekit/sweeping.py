@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ._guard import output_lock, refuse_aliases
 from ._io import sha256_file, sha256_path, write_json_atomic
 from ._text import format_ms, text_table, utc_now_iso
 from .errors import DataError, MobilekitError, ModelError, UsageError
@@ -123,7 +124,27 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {output_dir or out} is a file; a sweep writes a folder there",
                          hint="give a folder name, e.g. -o sweep_out")
+    reads = [("recipe", loaded.path)]
+    for variant, variant_model, variant_data in plan:
+        reads += [("model", variant_model), ("evaluation data", variant_data)]
+        reads += [(f"{what} of variant {variant.name!r}", variant.options.get(key))
+                  for key, what in _VARIANT_INPUTS]
+    refuse_aliases(reads, [("sweep record", out / "sweep.json"),
+                           ("report", None if report is None else out / report)],
+                   folders=[("models folder", out / "models"), ("bench folder", out / "bench")])
     out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):  # one sweep per folder; held until the record is final
+        return _sweep_into(out, loaded, plan, target=target, threads=threads, delegates=delegates,
+                           epochs=epochs, runs=runs, warmup=warmup, min_secs=min_secs, report=report,
+                           stage_hook=stage_hook, say=say)
+
+
+_VARIANT_INPUTS = (("train", "train data"), ("val", "validation data"),
+                   ("calibration", "calibration data"), ("distill_from", "teacher model"))
+
+
+def _sweep_into(out, loaded, plan, *, target, threads, delegates, epochs, runs, warmup, min_secs,
+                report, stage_hook, say) -> SweepRecord:
     first_model, first_data = plan[0][1], plan[0][2]
     record = SweepRecord(recipe=str(loaded.path), source_model=str(first_model.resolve()),
                          data=None if first_data is None else str(first_data), target=target,

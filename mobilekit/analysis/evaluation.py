@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +44,7 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     also argmax agreement, max absolute error and SNR of the dequantized outputs."""
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    _check_reference_kind(reference)
     from ..data import load_labelled
     from ..models.tflite import open_interpreter, read_tflite, run_over_samples
 
@@ -56,8 +58,12 @@ def evaluate(model_path, data, *, reference=None, limit: int | None = None,
     signature = detail.get("shape_signature")
     shape = signature if signature is not None and len(signature) else detail["shape"]
     input_shape = tuple(None if int(d) < 0 else int(d) for d in shape)
-    x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit)
-    outputs, used_batch = run_over_samples(interpreter, x, batch_size=batch_size, progress=progress)
+    # Labels checked against the classes the model scores before any inference, as bench does.
+    classes = int(np.prod(interpreter.get_output_details()[0]["shape"][1:]))
+    x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit,
+                         classes=classes if classes > 1 else None)
+    outputs, used_batch = run_over_samples(interpreter, x, batch_size=batch_size, progress=progress,
+                                          where=str(model_path))
     accuracy = accuracy_from_outputs(outputs, y)
     result = EvaluateResult(
         model_path=str(model_path), data=_describe_data(data), samples=accuracy["samples"],
@@ -88,6 +94,7 @@ def reference_predict(reference, x):
     from ..models.keras import load_model
 
     loaded = load_model(reference)
+    _check_reference_shape(loaded, x)
     if loaded.kind == "saved_model":
         from .._compat import tf
 
@@ -104,6 +111,32 @@ def reference_predict(reference, x):
     if isinstance(outputs, (list, tuple)):
         outputs = outputs[0]
     return np.asarray(outputs, dtype=np.float32), loaded.source
+
+
+def _check_reference_kind(reference) -> None:
+    if isinstance(reference, (str, Path)) and (Path(reference).suffix.lower() == ".tflite"):
+        raise UsageError(f"--reference {reference} is a .tflite model; the reference is the Keras "
+                         "model (.keras, .h5 or SavedModel) the .tflite was converted from",
+                         hint="pass the source model, e.g. --reference model.keras")
+
+
+def _check_reference_shape(loaded, x) -> None:
+    """Name both shapes when the reference takes other inputs than the .tflite (not TF's trace)."""
+    from .._text import format_shape
+
+    try:
+        shapes = loaded.input_shapes()
+    except Exception:  # a model whose shape cannot be read is left to predict's own check
+        return
+    if len(shapes) != 1:
+        raise UsageError(f"the reference {loaded.source} has {len(shapes)} inputs; the .tflite has one")
+    expected = tuple(shapes[0])[1:]
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and int(e) != g for e, g in zip(expected, got)):
+        raise UsageError(f"the reference {loaded.source} takes inputs of shape "
+                         f"{format_shape((None, *expected))} but the .tflite takes "
+                         f"{format_shape((None, *got))}",
+                         hint="pass the Keras model this .tflite was converted from")
 
 
 def accuracy_from_outputs(outputs, labels) -> dict:

@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .._compat import ToolVersions
+from .._guard import output_lock, refuse_aliases
 from .._io import save_npy_atomic, sha256_file, write_json_atomic
 from .._text import format_ms, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
@@ -130,7 +131,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           max_secs: float = DEFAULT_MAX_SECS, cooldown_secs: float = 0.0, data=None, labels=None,
           reference=None, output_dir=None, adb: str = "auto", connect: str | None = None,
           timeout_s: float | None = None, save_outputs: bool | None = None, force: bool = False,
-          parallel: bool = True, seed: int = INPUT_SEED,
+          parallel: bool = True, seed: int = INPUT_SEED, wait: bool = False,
           duration=None, cooldown_until: str | None = None, cooldown_limit_s: float = DEFAULT_LIMIT_S,
           telemetry_interval_s: float | None = None,
           on_status: Callable[[str], None] | None = None,
@@ -149,6 +150,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     ``cooldown_until`` (``"thermal<=none,battery<=start+1"``) waits before each run, at most
     ``cooldown_limit_s``; ``telemetry_interval_s`` sets the sampling interval (0: off). Each result
     gets its throttling figure and contamination flags (docs/bench.md).
+    Another bench using ``output_dir`` is an error naming it, or waited for with ``wait``.
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
@@ -183,89 +185,96 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise UsageError(f"-o {output_dir or out} is a file; bench writes a folder of results there",
                          hint="give a folder name, e.g. -o results/int8")
     out.mkdir(parents=True, exist_ok=True)
+    refuse_aliases([("model", model_path), ("data", data), ("labels", labels),
+                    ("reference", reference)],
+                   [("summary", out / "summary.json")],
+                   folders=[("runs folder", out / "runs"), ("inputs folder", out / "inputs")])
+    # One bench per folder: two at once would time side by side and mix their results.
+    with output_lock(out, wait=wait):
+        timeout = settings.timeout_s if settings.timeout_s is not None else \
+            settings.timed_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
+        prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
+                                   reference=reference, out=out, seed=settings.seed,
+                                   load_timeout_s=timeout)
+        if save_outputs is None:
+            save_outputs = data is not None
 
-    prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
-                               reference=reference, out=out, seed=settings.seed)
-    if save_outputs is None:
-        save_outputs = data is not None
+        if runners is None:
+            runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
+                                              connect=connect, foreground=foreground)
+        else:
+            runners, reason = list(runners), "runners given by the caller"
+        if not runners:
+            raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
+        say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
 
-    if runners is None:
-        runners, reason = _select_runners(target, devices=devices, all_devices=all_devices, adb=adb,
-                                          connect=connect, foreground=foreground)
-    else:
-        runners, reason = list(runners), "runners given by the caller"
-    if not runners:
-        raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
-    say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
-
-    timeout = settings.timeout_s if settings.timeout_s is not None else \
-        settings.timed_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
-    plan = []
-    for runner in runners:
-        for name, count in settings.configurations:
-            request = _request(model_path, model_sha256, name, count, settings,
-                               inputs=prepared.inputs, save_outputs=save_outputs)
-            key = run_key(model_sha256, runner.kind, request, prepared.identity, launch=runner.launch)
-            request = dataclasses.replace(request, run_id=key)
-            run_dir = out / "runs" / _safe_name(runner.target) / key
-            plan.append((runner, request, key, run_dir))
-
-    lock = threading.Lock()
-    summaries: dict[int, RunSummary] = {}  # by place in the plan: two targets share run keys
-
-    def run_target(runner: Runner):
-        for index, (item_runner, request, key, run_dir) in enumerate(plan):
-            if item_runner is not runner:
-                continue
-            label = f"{runner.target} {request.delegate.name} x{request.delegate.threads}"
-            result_path = run_dir / "result.json"
-            result = None if force else _finished(result_path, model_sha256)
-            resumed, failure = result is not None, None
-            if resumed:
-                say(f"{label}: done before, kept ({result_path})")
-            else:
-                try:
-                    record = gate.before_run(runner, label) if gate is not None else None
-                    say(f"{label}: running")
-                    # The runner's own progress (pushes, the app's status bundles), already
-                    # prefixed with its target. The result comes back read and checked once.
-                    result = runner.run_result(request, run_dir, timeout_s=timeout, on_status=say)
-                    # then judged here, the same for every runner, and written back whole
-                    result = judge(result, record=record, battery_limit_c=(
-                        gate.battery_limit_c(runner) if gate is not None else None))
-                    protocol.save_result(result, result_path)
-                except (BenchError, DeviceError, ProtocolError) as exc:
-                    failure = str(exc)
-            summary = _summarize(runner, request, key, run_dir, result, resumed, failure,
-                                 output_details, prepared)
-            with lock:
-                summaries[index] = summary
-            if not resumed:
-                say(f"{label}: {_status_word(result, summary, failure)}")
-
-    if parallel and len(runners) > 1:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
-            for future in [pool.submit(run_target, runner) for runner in runners]:
-                future.result()
-    else:
+        plan = []
         for runner in runners:
-            run_target(runner)
+            for name, count in settings.configurations:
+                request = _request(model_path, model_sha256, name, count, settings,
+                                   inputs=prepared.inputs, save_outputs=save_outputs)
+                key = run_key(model_sha256, runner.kind, request, prepared.identity, launch=runner.launch)
+                request = dataclasses.replace(request, run_id=key)
+                run_dir = out / "runs" / _safe_name(runner.target) / key
+                plan.append((runner, request, key, run_dir))
 
-    run_summaries = [summaries[index] for index in range(len(plan))]
+        lock = threading.Lock()
+        summaries: dict[int, RunSummary] = {}  # by place in the plan: two targets share run keys
 
-    summary = BenchSummary(
-        model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
-        target=target, targets=[runner.target for runner in runners], target_reason=reason,
-        inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
-        summary_path=str(out / "summary.json"), runs=run_summaries,
-        reference=None if reference is None else str(reference), started_at=started_at,
-        finished_at=utc_now_iso(), tool_versions=_tool_versions())
-    write_json_atomic(out / "summary.json", to_dict(summary))
-    if run_summaries and all(run.status != "ok" for run in run_summaries):
-        first = run_summaries[0]
-        raise BenchError(f"{first.target} {first.delegate} x{first.threads} failed: {first.error}",
-                         hint=f"details in {first.result_path}")
-    return summary
+        def run_target(runner: Runner):
+            for index, (item_runner, request, key, run_dir) in enumerate(plan):
+                if item_runner is not runner:
+                    continue
+                label = f"{runner.target} {request.delegate.name} x{request.delegate.threads}"
+                result_path = run_dir / "result.json"
+                result = None if force else _finished(result_path, model_sha256)
+                resumed, failure = result is not None, None
+                if resumed:
+                    say(f"{label}: done before, kept ({result_path})")
+                else:
+                    try:
+                        record = gate.before_run(runner, label) if gate is not None else None
+                        say(f"{label}: running")
+                        # The runner's own progress (pushes, the app's status bundles), already
+                        # prefixed with its target. The result comes back read and checked once.
+                        result = runner.run_result(request, run_dir, timeout_s=timeout, on_status=say)
+                        # then judged here, the same for every runner, and written back whole
+                        result = judge(result, record=record, battery_limit_c=(
+                            gate.battery_limit_c(runner) if gate is not None else None))
+                        protocol.save_result(result, result_path)
+                    except (BenchError, DeviceError, ProtocolError) as exc:
+                        failure = str(exc)
+                summary = _summarize(runner, request, key, run_dir, result, resumed, failure,
+                                     output_details, prepared)
+                with lock:
+                    summaries[index] = summary
+                if not resumed:
+                    say(f"{label}: {_status_word(result, summary, failure)}")
+
+        if parallel and len(runners) > 1:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
+                for future in [pool.submit(run_target, runner) for runner in runners]:
+                    future.result()
+        else:
+            for runner in runners:
+                run_target(runner)
+
+        run_summaries = [summaries[index] for index in range(len(plan))]
+
+        summary = BenchSummary(
+            model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
+            target=target, targets=[runner.target for runner in runners], target_reason=reason,
+            inputs=prepared.description, input_samples=prepared.samples, output_dir=str(out),
+            summary_path=str(out / "summary.json"), runs=run_summaries,
+            reference=None if reference is None else str(reference), started_at=started_at,
+            finished_at=utc_now_iso(), tool_versions=_tool_versions())
+        write_json_atomic(out / "summary.json", to_dict(summary))
+        if run_summaries and all(run.status != "ok" for run in run_summaries):
+            first = run_summaries[0]
+            details = first.result_path and Path(first.result_path).is_file()
+            raise BenchError(f"{first.target} {first.delegate} x{first.threads} failed: {first.error}",
+                             hint=f"details in {first.result_path}" if details else None)
+        return summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,7 +289,7 @@ def _model_io(model_path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def _prepare_inputs(model_path, input_details, output_details, *, data, labels, reference, out,
-                    seed) -> _Prepared:
+                    seed, load_timeout_s=None) -> _Prepared:
     if data is None:
         return _Prepared(inputs=protocol.InputsSpec(kind="random", seed=int(seed)),
                          description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
@@ -291,7 +300,7 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
     detail = input_details[0]
     shape = tuple(-1 if s == -1 else int(d) for d, s in
                   zip(detail["shape"], detail.get("shape_signature", detail["shape"])))
-    x, y = _load_data(data, shape)
+    x, y = _load_data(data, shape, load_timeout_s)
     from ..models.tensors import check_samples_fit, to_input_dtype
 
     check_samples_fit(x, detail, what=f"data {data}")
@@ -320,7 +329,7 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
                      samples=len(x), labels=y, reference_outputs=reference_outputs)
 
 
-def _load_data(data, shape) -> tuple[np.ndarray, np.ndarray | None]:
+def _load_data(data, shape, timeout_s=None) -> tuple[np.ndarray, np.ndarray | None]:
     from ..data import load_labelled, load_samples
 
     try:
@@ -328,7 +337,7 @@ def _load_data(data, shape) -> tuple[np.ndarray, np.ndarray | None]:
     except DataError as exc:
         if "labels missing" not in exc.message:
             raise
-    return load_samples(data, input_shape=shape), None
+    return load_samples(data, input_shape=shape, timeout_s=timeout_s), None
 
 
 def _load_labels(labels) -> np.ndarray:
@@ -338,6 +347,9 @@ def _load_labels(labels) -> np.ndarray:
         path = Path(labels).expanduser()
         if not path.is_file():
             raise DataError(f"labels file not found: {path}")
+        from ..data.loaders import check_numpy_file
+
+        check_numpy_file(path)
         try:
             loaded = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:

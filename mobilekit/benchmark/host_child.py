@@ -383,4 +383,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from .._lifetime import die_with_parent
+
+    die_with_parent()  # a runner never keeps timing (or writes a result) after bench died
     sys.exit(main())

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .._lifetime import child_env
 from ..errors import BenchError
 from ..results import protocol
 
@@ -81,7 +82,7 @@ class HostRunner(Runner):
             result_path.unlink()  # a stale result must never pass for this run's
         if on_status:
             on_status(f"host: running {request.run_id}")
-        env = dict(os.environ)
+        env = child_env()  # the child watches this process and dies with it
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with tempfile.TemporaryFile(mode="w+b") as stderr_file:
             process = subprocess.Popen([self.python, "-m", "mobilekit.benchmark.host_child", str(request_path)],

@@ -7,12 +7,15 @@ import sys
 
 import click
 
+from .._lifetime import Terminated, sigterm_as_interrupt
 from .._text import one_line
 from ..errors import MobilekitError
 
 
 def main_entry(group):
-    """Run the group; library errors become one line on stderr and their exit code."""
+    """Run the group; library errors become one line on stderr and their exit code. SIGTERM (a CI
+    cancel) ends it as Ctrl-C does: children stopped, finished results kept, one line, exit 143."""
+    sigterm_as_interrupt()
     try:
         group.main(standalone_mode=False, prog_name="mobilekit")
     except click.exceptions.Exit as exc:
@@ -20,11 +23,16 @@ def main_entry(group):
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; finished results are kept, rerun to resume.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns Ctrl-C (and so SIGTERM, see _lifetime) into Abort; the cause says which.
+        cause = exc.__cause__ if isinstance(exc, click.exceptions.Abort) else exc
+        if isinstance(cause, Terminated):
+            click.echo("Terminated (SIGTERM); finished results are kept, rerun to resume.", err=True)
+            sys.exit(cause.exit_code)
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo("Interrupted; finished results are kept, rerun to resume.", err=True)
+        else:
+            click.echo("Aborted.", err=True)
         sys.exit(130)
     except MobilekitError as exc:
         if _debug_requested():

@@ -69,6 +69,7 @@ def optimize_options(fn):
         recipe_path, variant_name = kwargs.pop("recipe"), kwargs.pop("variant")
         ctx = click.get_current_context()
         kwargs["optimize"] = resolve_optimize(ctx, given, kwargs, recipe_path, variant_name)
+        ctx.meta["mobilekit.recipe"] = recipe_path  # an input no output may overwrite
         return fn(*args, **kwargs)
 
     command = run_command(wrapper)
@@ -102,7 +103,8 @@ def resolve_optimize(ctx, given: dict, command_kwargs: dict, recipe_path, varian
                 values[key] = value
             elif key in _CONVERT_PARAMS and key in command_kwargs and not explicit(key):
                 command_kwargs[key] = value
-    steps = [name for name in _STEP_PARAMS if values.get(name) not in (None, False)]
+    # `is not`: --prune 0 is a step given (with a value its own check refuses), not no step.
+    steps = [name for name in _STEP_PARAMS if values.get(name) is not None and values.get(name) is not False]
     if not steps:
         if values.get("train") or values.get("val"):
             raise UsageError("--train/--val given but no optimization step: add --prune, --cluster, "

@@ -52,7 +52,8 @@ from ._common import echo_json, run_command
               help="Run targets one after another instead of in parallel.")
 @click.option("--connect", metavar="HOST:PORT", help="Connect to a phone over TCP first (adb connect).")
 @click.option("--timeout", "timeout_s", type=float, default=None,
-              help="Seconds one run may take before it is stopped.  [default: max-secs + cooldown + 120]")
+              help="Seconds one run (and reading --data from module:function) may take before it "
+                   "is stopped.  [default: max-secs + cooldown + 120]")
 @click.option("-o", "--output-dir", metavar="DIR", default=None,
               help="Where results go.  [default: ./bench-MODELNAME]")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -63,11 +64,13 @@ from ._common import echo_json, run_command
                    "an app in front sees (top-app scheduling). Default: the headless instrumentation, "
                    "which Android schedules in the default group. Wakes and unlocks the screen; a PIN "
                    "lock must be opened by hand. Not for --target host.")
+@click.option("--wait", is_flag=True,
+              help="If another bench is using the output folder, wait for it instead of stopping.")
 @run_command
 def bench_command(model, target, devices, all_devices, delegates, threads, runs, warmup, min_secs,
                   max_secs, cooldown_secs, duration, cooldown_until, cooldown_limit_s, telemetry_interval_s,
                   data, labels, reference, adb, serial_order, connect, timeout_s,
-                  output_dir, as_json, force, seed, foreground):
+                  output_dir, as_json, force, seed, foreground, wait):
     """Benchmark a .tflite model on this computer (LiteRT) or on phones over ADB.
 
     One run per (target, delegate, threads) configuration; every sample is kept in
@@ -99,7 +102,7 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
                     connect=connect, timeout_s=timeout_s, force=force, parallel=not serial_order,
                     seed=seed, duration=duration, cooldown_until=cooldown_until,
                     cooldown_limit_s=cooldown_limit_s, telemetry_interval_s=telemetry_interval_s,
-                    on_status=status, foreground=foreground)
+                    wait=wait, on_status=status, foreground=foreground)
     if as_json:
         echo_json(summary)
     else:

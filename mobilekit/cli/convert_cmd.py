@@ -53,6 +53,8 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
     """
     from ..conversion import convert
 
+    recipe = click.get_current_context().meta.get("mobilekit.recipe")
+    also_reads = [("recipe", recipe)] if recipe else []
     if optimize:
         # Fine-tune first (optimize options or --recipe), then convert and verify the .tflite.
         from ..conversion.optimized import optimize_and_convert
@@ -62,11 +64,11 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
         result = optimize_and_convert(model, output, train=train, val=val, optimize=optimize,
                                       quantize=quantize, calibration=calibration,
                                       calibration_samples=calibration_samples, io_type=io_type,
-                                      normalize=normalize).convert
+                                      normalize=normalize, also_reads=also_reads).convert
     else:
         result = convert(model, output, quantize=quantize, calibration=calibration,
                          calibration_samples=calibration_samples, io_type=io_type,
-                         normalize=normalize)
+                         normalize=normalize, also_reads=also_reads)
     if as_json:
         echo_json(result)
     else:

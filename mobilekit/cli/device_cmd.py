@@ -50,9 +50,12 @@ def devices_command(adb, connect, as_json):
         if not reached or reached[0].state != "device":
             from ..errors import DeviceError
 
+            from ..device.keys import unauthorized_hint
+
             state = reached[0].state.removeprefix("error: ") if reached else "not listed"
             raise DeviceError(f"could not reach {connect}: {state}", serial=connect,
-                              hint="check the phone's IP and port and that wireless debugging is on")
+                              hint=unauthorized_hint() if state == "unauthorized" else
+                              "check the phone's IP and port and that wireless debugging is on")
 
 
 def _print_devices(rows, app_is_current):

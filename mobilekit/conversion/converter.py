@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 
 from .._compat import ToolVersions
+from .._fileset import output_set
+from .._guard import refuse_aliases
 from .._io import sha256_path, write_bytes_atomic, write_json_atomic
 from ..errors import CalibrationError, ConversionError, DataError, OptimizationError, UsageError
 from ..models.keras import load_model
@@ -65,7 +67,7 @@ class ConvertResult:
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
             normalize: str | None = None, optimization=None,
-            progress: bool | None = None) -> ConvertResult:
+            progress: bool | None = None, also_reads=()) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
 
@@ -80,10 +82,13 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     read back from the converted flatbuffer before anything is written; the card holds the record
     with that ``tflite_verification``, and a failed read-back raises OptimizationError after the
     .tflite and its card (with the failures) are written. Any other dict is stored verbatim.
+    ``also_reads``: (what, path) pairs of other files the caller read for this model (train data,
+    a recipe), which the outputs must not overwrite either.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
+    refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=also_reads)
     optimization = _optimize_record(optimization)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
@@ -139,9 +144,11 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     from ..records import to_dict
 
-    # The model and its card go out as a set: the card is written once, after the model.
-    write_bytes_atomic(output, content)
-    write_json_atomic(card_path, {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+    # A set: never a model without its card (nor an old card beside a new model). The card is
+    # written first only so that a write failing on the bigger file is the usual case.
+    with output_set() as out:
+        write_json_atomic(out.file(card_path), {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+        write_bytes_atomic(out.file(output), content)
     verification = getattr(optimization, "tflite_verification", None)
     if verification is not None and not verification.passed:
         raise OptimizationError(f"the .tflite does not hold the optimization's claims: "
@@ -154,6 +161,19 @@ def _optimize_record(optimization):
     if isinstance(optimization, dict) and "steps" in optimization:
         return OptimizeRecord.from_dict(optimization)
     return optimization
+
+
+def refuse_overwriting_inputs(output, *, model=None, calibration=None, also_reads=()) -> None:
+    """UsageError before any work if the .tflite or its card would overwrite a file the
+    conversion reads (the model, calibration data, ``also_reads``), or ``output`` is not a .tflite."""
+    output = Path(output).expanduser()
+    if output.suffix.lower() != ".tflite":
+        raise UsageError(f"output {output} does not end in .tflite; convert writes a TFLite "
+                         f"flatbuffer and its model card {output.with_suffix('.json').name}",
+                         hint=f"name the output {output.with_suffix('.tflite').name}")
+    model_path = model if isinstance(model, (str, os.PathLike)) else None
+    refuse_aliases([("model", model_path), ("calibration data", calibration), *also_reads],
+                   [("output", output), ("model card", output.with_suffix(".json"))])
 
 
 def _check_arguments(quantize, io_type, calibration, calibration_samples, output):

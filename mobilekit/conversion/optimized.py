@@ -21,9 +21,16 @@ def optimize_and_convert(model, output, *, train, val=None, optimize: dict | Non
     writes the .tflite and its card (the record under ``optimization``) as a set. A failed
     read-back keeps both (the card lists the failures) and raises OptimizationError."""
     from . import convert
+    from .converter import refuse_overwriting_inputs
     from ..optimization.pipeline import optimize as run_optimize
 
     options = dict(optimize or {})
+    # Before any training: minutes of fine-tuning must not end in overwriting an input.
+    also_reads = [("train data", train), ("validation data", val),
+                  ("teacher model", options.get("distill_from")), *convert_kwargs.get("also_reads", ())]
+    refuse_overwriting_inputs(output, model=model, calibration=convert_kwargs.get("calibration"),
+                              also_reads=also_reads)
+    convert_kwargs["also_reads"] = also_reads
     options.setdefault("quantize", quantize)
     optimized, record = run_optimize(model, train, val=val, **options)
     result = convert(optimized, output, quantize=quantize, optimization=record, **convert_kwargs)

@@ -14,16 +14,12 @@ model's input and scaled by ``normalize`` (default ``"0-1"``):
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
-import importlib.util
-import os
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .._text import format_shape as _fmt_shape
 from ..errors import DataError, UsageError
 from .labels import class_labels
 
@@ -40,12 +36,14 @@ _SOURCES_HINT = ("give an .npz (x, y), an .npy, a folder of images, or module:fu
 # ---------------------------------------------------------------------------------------------
 # public entry points
 
-def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data") -> np.ndarray:
+def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data",
+                 timeout_s=None) -> np.ndarray:
     """Model inputs (float32, shape ``[N, *input_shape[1:]]``) from any supported source.
 
     ``input_shape`` is the model input's shape including the batch dimension (``None``/-1 for a
     free dimension). ``limit`` keeps the first N samples (callables are read only that far).
-    Python callers may also pass an array.
+    Python callers may also pass an array. A ``module:function`` runs in a child process that is
+    stopped after ``timeout_s`` (default ``user_code.DEFAULT_LOAD_TIMEOUT_S``).
     """
     if isinstance(spec, np.ndarray):
         samples = spec if limit is None else spec[:int(limit)]
@@ -61,18 +59,21 @@ def load_samples(spec, *, input_shape, limit=None, normalize=None, what="data") 
     elif kind == "images":
         samples, _ = _read_image_folder(path, input_shape, normalize, labelled=False, limit=limit)
     else:
-        samples = _callable_samples(spec, input_shape, limit)
+        from .user_code import run_loader
+
+        samples = run_loader(spec, input_shape, limit, timeout_s=timeout_s)
     if limit is not None:
         samples = samples[:int(limit)]
     return check_samples(samples, input_shape, what=f"{what} {spec}")
 
 
-def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
+def load_labelled(path, *, input_shape=None, normalize=None, limit=None, classes=None):
     """(x, y) for evaluation: ``x`` float32 samples, ``y`` int64 class indices.
 
     From an ``.npz`` with ``x`` and ``y`` (``y`` as class indices or one-hot rows), or an image
     folder with one subfolder per class (classes numbered in sorted subfolder-name order).
-    Python callers may also pass an ``(x, y)`` tuple of arrays.
+    Python callers may also pass an ``(x, y)`` tuple of arrays. ``classes`` (the model's output
+    count) also checks ids and one-hot widths against it, before any work on the samples.
     """
     if isinstance(path, tuple) and len(path) == 2:
         x, y = (np.asarray(part) for part in path)
@@ -97,7 +98,7 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
                         hint="save an .npz with arrays x and y")
     if limit is not None:
         x, y = x[:int(limit)], y[:int(limit)]
-    y = class_labels(y, count=len(x), where=f"labels in {path}")
+    y = class_labels(y, count=len(x), classes=classes, where=f"labels in {path}")
     if input_shape is not None:
         x = check_samples(x, input_shape, what=f"data {path}")
     else:
@@ -154,7 +155,27 @@ def _source_kind(spec):
     raise DataError(f"data not found: {text}", hint=_SOURCES_HINT)
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_numpy_file(path, suffix: str | None = None) -> None:
+    # numpy reads anything that is neither zip nor .npy as a pickle, and its refusal suggests
+    # allow_pickle=True: never an invitation to give untrusted bytes. Say what the file is not.
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(6)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    accepted = {".npz": head.startswith(_ZIP_MAGIC), ".npy": head == _NPY_MAGIC}
+    if not (accepted[suffix] if suffix else any(accepted.values())):
+        kind = suffix or ".npz/.npy"
+        raise DataError(f"{path} is not an {kind} file (numpy.savez/numpy.save write those)",
+                        hint="write it with numpy.savez(path, x=..., y=...) or numpy.save")
+
+
 def _open_npz(path):
+    check_numpy_file(path, ".npz")
     try:
         return np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -194,6 +215,7 @@ def _npz_arrays(path, *, need_labels):
 
 
 def _load_npy(path):
+    check_numpy_file(path, ".npy")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -288,109 +310,3 @@ def _normalize_pixels(pixels, normalize):
     if normalize == "imagenet":
         return (pixels / 255.0 - _IMAGENET_MEAN) / _IMAGENET_STD
     return pixels
-
-
-# ---------------------------------------------------------------------------------------------
-# Python callables
-
-@contextlib.contextmanager
-def _cwd_on_path():
-    # Console scripts do not put the working directory on sys.path; users expect `mymodule:fn`
-    # to find mymodule.py where they run the command.
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
-    try:
-        yield
-    finally:
-        if added:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(cwd)
-
-
-def _load_callable(spec):
-    target, _, function_name = str(spec).rpartition(":")
-    if target.endswith(".py"):
-        file = Path(target).expanduser()
-        if not file.is_file():
-            raise DataError(f"loader file not found: {file} (from {spec})")
-        module_name = f"_mobilekit_loader_{abs(hash(str(file.resolve())))}"
-        module_spec = importlib.util.spec_from_file_location(module_name, file)
-        module = importlib.util.module_from_spec(module_spec)
-        try:
-            with _cwd_on_path():
-                module_spec.loader.exec_module(module)
-        except Exception as exc:
-            raise DataError(f"importing {file} (for {spec}) raised {type(exc).__name__}: {exc}") from None
-    else:
-        try:
-            with _cwd_on_path():
-                module = importlib.import_module(target)
-        except ModuleNotFoundError as exc:
-            raise DataError(f"cannot import module {target!r} for {spec}: {exc}",
-                            hint="check the name, or use path/to/file.py:function") from None
-        except Exception as exc:
-            raise DataError(f"importing {target} (for {spec}) raised {type(exc).__name__}: {exc}") from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise DataError(f"{target} has no function {function_name!r} (from {spec})")
-    return function
-
-
-def _callable_samples(spec, input_shape, limit):
-    function = _load_callable(spec)
-    try:
-        produced = function()
-    except Exception as exc:
-        raise DataError(f"{spec} raised {type(exc).__name__}: {exc}") from None
-    if isinstance(produced, np.ndarray):
-        return produced
-    if hasattr(produced, "as_numpy_iterator"):  # a tf.data.Dataset; TF is already imported by it
-        produced = produced.as_numpy_iterator()
-    try:
-        iterator = iter(produced)
-    except TypeError:
-        raise DataError(f"{spec} returned {type(produced).__name__}; expected an iterable of arrays "
-                        "or a tf.data.Dataset") from None
-    sample_rank = len(tuple(input_shape)) - 1
-    batches, count = [], 0
-    while limit is None or count < int(limit):
-        try:
-            element = next(iterator)
-        except StopIteration:
-            break
-        except Exception as exc:
-            raise DataError(f"{spec} raised {type(exc).__name__} while producing data: {exc}") from None
-        if isinstance(element, dict):
-            raise DataError(f"{spec} yielded a dict; yield arrays (or (x, y) tuples)")
-        if isinstance(element, (tuple, list)):
-            if not element:
-                raise DataError(f"{spec} yielded an empty {type(element).__name__}")
-            element = element[0]  # (x, y) pairs, the tf.data convention: x is what calibrates
-        array = np.asarray(element)
-        if array.dtype.kind not in "biuf":
-            raise DataError(f"{spec} yielded dtype {array.dtype}, which cannot be converted to float32")
-        if array.ndim == sample_rank:
-            array = array[None]
-        elif array.ndim != sample_rank + 1:
-            raise DataError(f"{spec} yielded an array of shape {_fmt_shape(array.shape)} but the model "
-                            f"input expects {_fmt_shape(tuple(input_shape)[1:])} per sample",
-                            hint="yield single samples or batches of them")
-        batches.append(array)
-        count += len(array)
-    if not batches:
-        return np.zeros((0,) + tuple(1 if d is None or int(d) < 0 else int(d)
-                                     for d in tuple(input_shape)[1:]), np.float32)
-    first = batches[0].shape[1:]
-    for array in batches[1:]:
-        if array.shape[1:] != first:
-            raise DataError(f"{spec} yielded samples of different shapes {_fmt_shape(first)} and "
-                            f"{_fmt_shape(array.shape[1:])}")
-    return np.concatenate(batches, axis=0)
-
-
-def _fmt_shape(shape) -> str:
-    dims = ["?" if d is None or (isinstance(d, (int, np.integer)) and d < 0) else str(int(d))
-            for d in shape]
-    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"

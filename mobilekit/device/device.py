@@ -120,10 +120,35 @@ class Device:
         return parse_thermal(thermal.stdout, battery.stdout)
 
     def sha256(self, remote: str) -> str | None:
+        """The sha256 of a file on the phone; None when it is not there. A phone without
+        ``sha256sum`` (older toybox builds) gets the file pulled back and hashed on the host:
+        slower, still exact, and never "arrived damaged" because a tool is missing."""
         result = self.transport.shell(["sha256sum", remote])
         if not result.ok:
-            return None
+            return self._pulled_sha256(remote) if _command_missing(result, "sha256sum") else None
         # sha256sum escapes names with a backslash or newline by prefixing the line with "\\"
         fields = result.stdout.split()
         digest = fields[0].lstrip("\\") if fields else ""
         return digest if re.fullmatch(r"[0-9a-f]{64}", digest) else None
+
+    def _pulled_sha256(self, remote: str) -> str | None:
+        import tempfile
+        from pathlib import Path
+
+        from .._io import sha256_file
+        from ..errors import DeviceError
+
+        with tempfile.TemporaryDirectory(prefix="mobilekit-sha-") as folder:
+            local = Path(folder) / "copy"
+            try:
+                self.transport.pull(remote, local)
+            except DeviceError:  # not there (or not readable): the caller pushes it
+                return None
+            return sha256_file(local) if local.is_file() else None
+
+
+def _command_missing(result, name: str) -> bool:
+    """Whether ``sh`` said the command does not exist (not that it failed on its argument)."""
+    text = result.output
+    return result.returncode == 127 or bool(re.search(
+        rf"{re.escape(name)}: (inaccessible or )?not found|applet not found", text))

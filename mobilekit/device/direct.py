@@ -11,8 +11,8 @@ from typing import Sequence
 
 from .._io import atomic_path
 from .._text import exception_line
-from ..errors import DeviceError
-from .keys import ensure_key
+from ..errors import DeviceError, UsageError
+from .keys import ensure_key, unauthorized_hint
 from .transport import (DeviceTimeoutError, OutputFn, ProgressFn, SentinelFilter, ShellResult,
                         Transport, quote_command, split_sentinel, with_sentinel)
 
@@ -49,14 +49,25 @@ def _no_delay_tcp_transport():
     return NoDelayTcpTransport
 
 
+def _not_adb(exc: BaseException) -> bool:
+    """adb-shell's complaints about a peer whose bytes are not ADB packets at all."""
+    name = type(exc).__name__
+    return name in ("InvalidCommandError", "InvalidResponseError", "InvalidChecksumError") or \
+        str(exc).startswith("Unknown command")
+
+
 def split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     if not host:
         return address, 5555
     try:
-        return host, int(port)
+        number = int(port)
     except ValueError:
-        raise DeviceError(f"bad device address {address!r}: expected HOST:PORT") from None
+        raise UsageError(f"bad device address {address!r}: expected HOST:PORT") from None
+    if not 1 <= number <= 65535:
+        raise UsageError(f"invalid port {port} in {address}: ports run from 1 to 65535",
+                         hint="wireless debugging shows the phone's IP address and port")
+    return host, number
 
 
 class DirectTransport(Transport):
@@ -106,8 +117,11 @@ class DirectTransport(Transport):
             from adb_shell.exceptions import DeviceAuthError
             if asked or isinstance(exc, DeviceAuthError):
                 raise DeviceError(f"device {self.serial} is unauthorized", serial=self.serial,
-                                  hint=f"accept the 'Allow USB debugging?' prompt for the key "
-                                       f"{self.key_path}.pub, then retry") from None
+                                  hint=unauthorized_hint(self.key_path)) from None
+            if _not_adb(exc):
+                raise DeviceError(f"{self.serial} answered but does not speak ADB", serial=self.serial,
+                                  hint="check the port: Developer options > Wireless debugging shows "
+                                       "the phone's IP address and port") from None
             raise DeviceError(f"cannot connect to {self.serial}: {exception_line(exc)}", serial=self.serial) from None
         self._device = device
 

@@ -114,6 +114,10 @@ def open_transport(serial: str | None = None, *, adb: str = "auto", connect: str
                    auth_timeout_s: float | None = None) -> Transport:
     """A Transport to one phone, chosen as `--adb/--serial/--connect` describe."""
     _check_choice(adb)
+    if connect:
+        from .direct import split_address
+
+        split_address(connect)  # a bad port is a usage error, not "nothing listens"
     if auth_timeout_s is None:
         auth_timeout_s = default_auth_timeout_s()
     server = AdbServer()
@@ -145,6 +149,10 @@ def list_devices(adb: str = "auto", connect: str | None = None, *, package: str 
     from .device import Device, DeviceInfo
 
     _check_choice(adb)
+    if connect:
+        from .direct import split_address
+
+        split_address(connect)
     if auth_timeout_s is None:
         auth_timeout_s = default_auth_timeout_s()
     server = AdbServer()

@@ -105,3 +105,10 @@ def _write_public(pub: Path, numbers) -> None:
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
         user = "unknown@unknown"
     write_bytes_atomic(pub, base64.b64encode(encode_public_key(numbers)) + f" {user}".encode())
+
+
+def unauthorized_hint(key_path=None) -> str:
+    """What to do about an "unauthorized" phone, in the same words wherever it is met."""
+    path = Path(key_path) if key_path is not None else default_key_path()
+    return (f"unlock the phone and accept the 'Allow USB debugging?' prompt for the key {path}.pub, "
+            "then retry")

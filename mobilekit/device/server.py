@@ -166,9 +166,9 @@ def state_error(message: str, serial: str | None) -> DeviceError:
     text = message.strip().splitlines()[0] if message.strip() else "unknown adb server error"
     lowered = text.lower()
     if "unauthorized" in lowered:
-        return DeviceError(f"device {serial} is unauthorized",
-                           hint="unlock the phone and accept the 'Allow USB debugging?' prompt, then retry",
-                           serial=serial)
+        from .keys import unauthorized_hint
+
+        return DeviceError(f"device {serial} is unauthorized", hint=unauthorized_hint(), serial=serial)
     if "offline" in lowered:
         return DeviceError(f"device {serial} is offline",
                            hint="reconnect the cable or run `adb reconnect`, then retry", serial=serial)

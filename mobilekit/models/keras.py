@@ -62,20 +62,21 @@ def check_model_path(path, *, what: str = "model") -> tuple[Path, str]:
         return path, "saved_model"
     suffix = path.suffix.lower()
     head = path.read_bytes()[:8]
+    named = str(path) if what == "model" else f"{what} {path}"  # "teacher model t.keras is not ..."
     if suffix == ".tflite" or head[4:8] == b"TFL3":
-        raise ModelError(f"{path} is already a .tflite model",
+        raise ModelError(f"{named} is already a .tflite model",
                          hint="convert takes a Keras model (.keras, .h5) or a SavedModel folder")
     if suffix == ".keras":
         if head[:4] != b"PK\x03\x04":
-            raise ModelError(f"{path} is not a Keras model (a .keras file is a zip archive)",
+            raise ModelError(f"{named} is not a Keras model (a .keras file is a zip archive)",
                              hint="save the model with model.save('model.keras')")
         return path, _keras_file_kind(path)
     if suffix in (".h5", ".hdf5"):
         if head != b"\x89HDF\r\n\x1a\n":
-            raise ModelError(f"{path} is not a Keras model (not an HDF5 file)",
+            raise ModelError(f"{named} is not a Keras model (not an HDF5 file)",
                              hint="save the model with model.save('model.h5')")
         return path, "tf_keras"
-    raise ModelError(f"{path} is not a model convert can read (suffix {suffix or 'none'})",
+    raise ModelError(f"{named} is not a model convert can read (suffix {suffix or 'none'})",
                      hint="give a .keras or .h5 file, or a SavedModel folder")
 
 

@@ -55,11 +55,25 @@ def open_interpreter(content: bytes, *, where: str = "model", num_threads: int |
     from .._compat import make_interpreter
 
     try:
-        return make_interpreter(model_content=content, num_threads=num_threads, use_xnnpack=use_xnnpack,
-                                preserve_all_tensors=preserve_all_tensors)
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{where} is corrupt or truncated: {str(exc).strip().splitlines()[0]}",
-                         hint="re-create it with `mobilekit convert`") from None
+        interpreter = make_interpreter(model_content=content, num_threads=num_threads,
+                                       use_xnnpack=use_xnnpack,
+                                       preserve_all_tensors=preserve_all_tensors)
+        # Read every tensor's record once here: a flatbuffer with garbled names or indices that
+        # LiteRT still opened fails now, in these words, not later in whoever asks first.
+        interpreter.get_input_details()
+        interpreter.get_output_details()
+        interpreter.get_tensor_details()
+    except (ValueError, RuntimeError, IndexError) as exc:
+        raise cannot_load(where, exc) from None
+    return interpreter
+
+
+def cannot_load(where: str, exc: BaseException) -> ModelError:
+    """The one wording for a flatbuffer LiteRT refuses, whichever call found out (opening, reading
+    tensors, allocating, the first invoke): the bench runner's own words."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ModelError(f"LiteRT cannot load or allocate tensors for {where}: {first}",
+                      hint="the file is corrupt or truncated; re-create it with `mobilekit convert`")
 
 
 def describe_tflite(content: bytes, *, where: str = "model") -> dict:
@@ -70,8 +84,8 @@ def describe_tflite(content: bytes, *, where: str = "model") -> dict:
         details = interpreter.get_tensor_details()
         inputs = interpreter.get_input_details()
         outputs = interpreter.get_output_details()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{where} cannot be read: {exc}") from None
+    except (ValueError, RuntimeError, IndexError) as exc:  # UnicodeDecodeError: garbled names
+        raise cannot_load(where, exc) from None
     produced = {int(t) for op in ops for t in op["outputs"]}
     consumed = {int(t) for op in ops for t in op["inputs"] if int(t) >= 0}
     graph_inputs = {int(d["index"]) for d in inputs}
@@ -176,21 +190,30 @@ def gzip_size(content: bytes) -> int:
     return len(gzip.compress(content, compresslevel=9, mtime=0))
 
 
-def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, progress=None):
+def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, progress=None,
+                     where: str = "model"):
     """Run every sample through the model's first output; return (dequantized outputs, batch used).
 
     Models converted with a free batch dimension are resized to ``batch_size`` rows per invoke
     (far fewer Python round trips); fixed-batch models run their own batch size.
     """
-    from .._compat import _quiet_native_stderr
-    from .._progress import progress as progress_bar
-    from ..models.tensors import from_output, to_input_dtype
-
     detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
     signature = detail.get("shape_signature")
     dynamic_batch = signature is not None and len(signature) and int(signature[0]) == -1
     batch = max(1, int(batch_size)) if dynamic_batch else max(1, int(detail["shape"][0]))
+    try:
+        return _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch,
+                            progress), batch
+    except (ValueError, RuntimeError) as exc:  # a flatbuffer that loads but cannot allocate or run
+        raise cannot_load(where, exc) from None
+
+
+def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch, progress):
+    from .._compat import _quiet_native_stderr
+    from .._progress import progress as progress_bar
+    from ..models.tensors import from_output, to_input_dtype
+
     total = len(samples)
     allocated_rows = None
     chunks = []
@@ -217,4 +240,4 @@ def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, 
             values = from_output(interpreter.get_tensor(output_index), output_detail)
             chunks.append(values[:count].copy())
             bar.update(count)
-    return np.concatenate(chunks, axis=0), batch
+    return np.concatenate(chunks, axis=0)

@@ -37,9 +37,21 @@ def report(results, output, *, title: str | None = None) -> ReportRecord:
     """Write a report of the bench results in ``results`` (paths) to ``output`` (.html/.md/.csv)."""
     from .runs import collect_runs
 
-    report_format(output)  # before reading anything: a bad name should fail fast
+    fmt = report_format(output)  # before reading anything: a bad name should fail fast
+    refuse_report_aliases(results, output, fmt)
     runs = collect_runs(results)
     return render_runs(runs, output, title=title)
+
+
+def refuse_report_aliases(inputs, output, fmt: str | None = None) -> None:
+    """UsageError if the report (or a Markdown report's plots folder) would overwrite an input."""
+    from .._guard import refuse_aliases
+    from .render import markdown_files_folder
+
+    fmt = fmt or report_format(output)
+    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    folders = [("plots folder", markdown_files_folder(Path(output)))] if fmt == "markdown" else []
+    refuse_aliases([("results", path) for path in paths], [("report", output)], folders=folders)
 
 
 def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
@@ -74,4 +86,4 @@ def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
                         output_size_bytes=output.stat().st_size)
 
 
-__all__ = ["report", "render_runs", "ReportRecord", "report_format"]
+__all__ = ["report", "render_runs", "ReportRecord", "report_format", "refuse_report_aliases"]

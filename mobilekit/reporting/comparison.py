@@ -7,6 +7,7 @@ of medians (``results.stats.bootstrap_interval``) says by how much. Both must ag
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,9 @@ class CompareRecord:
     ci_level: float = 0.95
     bootstrap_resamples: int = BOOTSTRAP_RESAMPLES
     seed: int = BOOTSTRAP_SEED
+    only_in_a: list[str] = field(default_factory=list)  # configurations B has no match for
+    only_in_b: list[str] = field(default_factory=list)
+    setting_differences: dict = field(default_factory=dict)  # configuration -> what differs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +293,46 @@ def _pair_runs(a_runs, b_runs) -> list[tuple]:
     return [(a_table[key], b_table[key]) for key in a_table if key in b_table]
 
 
+def _unmatched(runs, pairs, side: int) -> list[str]:
+    """Configurations (ok runs) of one side that no pair uses: said, never dropped silently."""
+    paired = {id(pair[side]) for pair in pairs}
+    return sorted({run.config_label for run in runs if run.ok and id(run) not in paired})
+
+
+def _setting_differences(a_run, b_run) -> list[str]:
+    """Settings that differ between two paired runs, so a 1-thread A against a 2-thread B (or
+    another phone, delegate or input set) is named rather than passed off as a like-for-like."""
+    def facts(run):
+        device = run.result.device
+        return {"threads": run.threads, "delegate": run.delegate,
+                "delegate applied": run.result.delegate.applied,
+                "device": " ".join(str(part) for part in (device.manufacturer, device.model,
+                                                          device.serial) if part) or run.target,
+                "runner": run.result.runner.kind, "inputs": _inputs_of(run)}
+
+    a_facts, b_facts = facts(a_run), facts(b_run)
+    return [f"{name} {a_facts[name]} vs {b_facts[name]}" for name in a_facts
+            if a_facts[name] is not None and b_facts[name] is not None and a_facts[name] != b_facts[name]]
+
+
+def _inputs_of(run) -> str | None:
+    """The run's inputs from the request beside its result (the result does not repeat them)."""
+    if run.path is None:
+        return None
+    import json
+
+    try:
+        inputs = json.loads((Path(run.path).parent / "request.json").read_text(encoding="utf-8"))["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(inputs, dict):
+        return None
+    if inputs.get("kind") == "random":
+        return f"random (seed {inputs.get('seed')})"
+    files = inputs.get("files") or []
+    return f"{inputs.get('kind')} {', '.join(Path(str(f)).parent.name for f in files)}".strip()
+
+
 def _sides(paths, label):
     from .runs import collect_runs
 
@@ -326,7 +370,7 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
         raise ReportError("A and B share no configuration to compare "
                           f"(A: {describe(a_runs)}; B: {describe(b_runs)})",
                           hint="benchmark both with the same target, delegate and threads")
-    comparisons, checks = [], []
+    comparisons, checks, differences = [], [], {}
     for a_run, b_run in pairs:
         if a_run.config_key[2:] == b_run.config_key[2:] and a_run.model_name != b_run.model_name:
             configuration = f"{a_run.model_name} → {b_run.model_name} | {a_run.target} | " \
@@ -352,6 +396,9 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
             b_latency_ms_mean=b_run.latency["latency_ms_mean"],
             a_latency_ms_p95=a_run.latency["latency_ms_p95"], b_latency_ms_p95=b_run.latency["latency_ms_p95"],
             **figures))
+        differing = _setting_differences(a_run, b_run)
+        if differing:
+            differences[configuration] = differing
         checks += [check_budget(budget, a_run, b_run, configuration, alpha=alpha, resamples=resamples,
                                  seed=seed) for budget in parsed]
     verdicts = {c.verdict for c in comparisons}
@@ -365,7 +412,9 @@ def compare(a, b, *, budgets=None, alpha: float = ALPHA, resamples: int = BOOTST
         verdict = SLOWER if SLOWER in verdicts else FASTER
     record = CompareRecord(a=_names(a), b=_names(b), verdict=verdict, comparisons=comparisons,
                            budgets=checks, budgets_passed=all(c.passed for c in checks), alpha=alpha,
-                           ci_level=1 - alpha, bootstrap_resamples=resamples, seed=seed)
+                           ci_level=1 - alpha, bootstrap_resamples=resamples, seed=seed,
+                           only_in_a=_unmatched(a_runs, pairs, 0), only_in_b=_unmatched(b_runs, pairs, 1),
+                           setting_differences=differences)
     if raise_on_budget and not record.budgets_passed:
         failed = [c for c in checks if not c.passed]
         first = failed[0]
@@ -419,5 +468,10 @@ def format_compare(record: CompareRecord) -> str:
         lines.append(f"budget {check.budget} [{check.configuration}]: "
                      f"{'ok' if check.passed else 'EXCEEDED'} ({_show(check.baseline, check.metric_unit)} → "
                      f"{_show(check.candidate, check.metric_unit)}, {_show_change(check)})")
+    for configuration, differing in record.setting_differences.items():
+        lines.append(f"note: {configuration} compares unlike settings: {'; '.join(differing)}")
+    for side, configurations in (("A", record.only_in_a), ("B", record.only_in_b)):
+        if configurations:
+            lines.append(f"only in {side} (not compared): {', '.join(configurations)}")
     lines.append(f"overall: {record.verdict}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
+from .._fileset import output_set
 from .._io import write_bytes_atomic, write_text_atomic
 from .._text import format_ms
 from ..results.throttling import flag_summary
@@ -438,7 +439,7 @@ def _md_table(headers, rows) -> str:
 def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
     from .._version import __version__
 
-    image_dir = output.parent / f"{output.stem}_files"
+    image_dir = markdown_files_folder(output)
     written = []
     failed, fell_back = failure_rows(runs)
     parts = [f"# {_md_cell(title)}", "",
@@ -469,14 +470,22 @@ def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
     parts += ["## Devices", "", _md_table(d_headers, d_rows), ""]
     if figures:
         parts += ["## Plots", ""]
-    for slug, caption, png in figures:
-        path = image_dir / f"{slug}.png"
-        write_bytes_atomic(path, png)
-        written.append(path)
-        alt = _md_cell(caption).replace("[", "(").replace("]", ")")
-        parts += [f"![{alt}]({image_dir.name}/{path.name})", "", f"*{_md_cell(caption)}*", ""]
-    write_text_atomic(output, "\n".join(parts))
+    # The page and its plots are one set: never r_files/ without r.md, nor r.md with old plots.
+    with output_set() as out:
+        plots = out.folder(image_dir) if figures else None
+        for slug, caption, png in figures:
+            path = image_dir / f"{slug}.png"
+            write_bytes_atomic(plots / path.name, png)
+            written.append(path)
+            alt = _md_cell(caption).replace("[", "(").replace("]", ")")
+            parts += [f"![{alt}]({image_dir.name}/{path.name})", "", f"*{_md_cell(caption)}*", ""]
+        write_text_atomic(out.file(output), "\n".join(parts))
     return written
+
+
+def markdown_files_folder(output: Path) -> Path:
+    """The folder a Markdown report's plots go to: ``r_files/`` beside ``r.md``."""
+    return output.parent / f"{output.stem}_files"
 
 
 def _csv_safe(value):

@@ -284,8 +284,18 @@ def load_result_for_report(path: Path, *, data=None) -> BenchResult:
             ("run_id" not in data and "schema_version" not in data):
         raise ReportError(f"{path}: not a bench result (no run_id/schema_version)",
                           hint="pass result.json files written by `mobilekit bench`, or their folders")
+    if _is_request(data):
+        beside = Path(path).with_name("result.json")
+        raise ReportError(f"{path} is a bench request (what bench asked the runner to do), not a "
+                          "result", hint=f"pass the result.json beside it ({beside})"
+                          if beside.is_file() else "pass the run's result.json or the bench folder")
     protocol.validate("result", data, where=str(path))
     return BenchResult.from_dict(data)
+
+
+def _is_request(data) -> bool:
+    return isinstance(data, dict) and {"run_id", "model", "delegate", "runs", "inputs"} <= set(data) \
+        and not {"timing", "status", "runner", "device"} & set(data)
 
 
 def _source_name(source: str | None) -> str | None:

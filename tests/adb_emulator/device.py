@@ -28,6 +28,7 @@ class Faults:
     status_extra: dict | None = None           # extra values in every status bundle the app sends
     result_patch: dict | None = None           # a hostile app's result: these top-level keys replaced
     outputs_tamper: Callable | None = None     # called with the host path of outputs.npy before the pull
+    no_sha256sum: bool = False                 # an old toybox without sha256sum: sh says "not found"
 
 
 class EmulatedDevice:

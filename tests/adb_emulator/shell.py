@@ -369,6 +369,8 @@ class Shell:
                 return 0
             name = argv[0]
             function = self.commands.get(name)
+            if name == "sha256sum" and self.device.faults.no_sha256sum:
+                function = None
             if function is None:
                 self.device.unknown_commands.append(name)
                 err(f"/system/bin/sh: {name}: inaccessible or not found\n".encode("utf-8", "surrogateescape"))

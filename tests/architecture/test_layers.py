@@ -12,7 +12,8 @@ PACKAGE = REPO / "mobilekit"
 # Lowest first. A module may import modules of its own layer (without a cycle) or of lower layers.
 LAYERS = [
     ("base", ["mobilekit.errors", "mobilekit._text", "mobilekit._io", "mobilekit._progress",
-              "mobilekit._compat", "mobilekit.records", "mobilekit._version"]),
+              "mobilekit._compat", "mobilekit.records", "mobilekit._version", "mobilekit._guard",
+              "mobilekit._fileset", "mobilekit._lifetime"]),
     ("ground", ["mobilekit.results", "mobilekit.models", "mobilekit.data"]),
     ("optimization", ["mobilekit.optimization"]),
     ("stages", ["mobilekit.conversion", "mobilekit.analysis", "mobilekit.device"]),
@@ -26,7 +27,7 @@ LAYERS = [
 ROOT = "mobilekit"
 # Modules that import by name at run time: the two lazy tables (their names are read as edges
 # below), user code given as module:function, and TF-MOT internals that have no public path.
-DYNAMIC_IMPORTS = {"mobilekit", "mobilekit.cli", "mobilekit.data.loaders",
+DYNAMIC_IMPORTS = {"mobilekit", "mobilekit.cli", "mobilekit.data.user_code",
                    "mobilekit.optimization.training"}
 
 

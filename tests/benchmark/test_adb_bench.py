@@ -334,3 +334,17 @@ def test_interrupt_stops_the_app_on_the_phone(mode, installed, tiny_tflite_path,
         runner.transport.close()
         if mode == "server":
             request.getfixturevalue("adb_server").run("disconnect", installed.address)
+
+
+def test_a_phone_without_sha256sum_is_checked_by_pulling_back(via, installed, tiny_tflite_path, tmp_path):
+    installed.faults.no_sha256sum = True
+    out = tmp_path / "out"
+    first = bench_cli(via, tiny_tflite_path, out)
+    assert first.exit_code == 0, first.output
+    assert "damaged" not in first.output
+    assert "sha256sum" in installed.unknown_commands  # it was asked, found missing, and worked around
+    again = bench_cli(via, tiny_tflite_path, out, "--force")
+    assert again.exit_code == 0, again.output
+    # the model already on the phone is recognised without the tool: it went over once
+    model_sends = [path for path in sends(installed) if path.endswith(Path(tiny_tflite_path).name + ",33188")]
+    assert len(model_sends) == 1
