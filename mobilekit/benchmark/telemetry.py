@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Callable
 
+from ..errors import UsageError
+
 DEFAULT_INTERVAL_S = 1.0
 # The fields of one sample, in the order the protocol lists them.
 FIELDS = ("t_ns", "index", "stage", "thermal_status", "headroom", "battery_temp_c", "zone_temps_c",
@@ -103,7 +105,8 @@ class TelemetrySampler:
                  index: Callable[[], int] = lambda: 0,
                  clock: Callable[[], int] = time.perf_counter_ns):
         if not interval_s > 0:
-            raise ValueError(f"telemetry interval must be above 0 s, got {interval_s}")
+            raise UsageError(f"telemetry interval must be above 0 s, got {interval_s}",
+                             hint="e.g. --telemetry-interval 1 (or 0 to turn sampling off)")
         self.probe, self.interval_s, self.index, self.clock = probe, float(interval_s), index, clock
         self.samples: list[dict] = []
         self.stage: str | None = None
