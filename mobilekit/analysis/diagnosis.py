@@ -52,7 +52,7 @@ def prepare_int8(model, calibration, *, calibration_samples=None, normalize=None
     from .._compat import tf
     from ..conversion.converter import (DEFAULT_CALIBRATION_SAMPLES, _calibration_samples,
                                         _configure, _make_converter)
-    from ..conversion.selective import Calibrated
+    from ..conversion.selective import calibrate
     from ..models.keras import load_model
 
     loaded = load_model(model)
@@ -60,10 +60,7 @@ def prepare_int8(model, calibration, *, calibration_samples=None, normalize=None
                                    calibration_samples or DEFAULT_CALIBRATION_SAMPLES, normalize)
     converter = _make_converter(tf(), loaded)
     _configure(tf(), converter, "int8", io_type)
-    dtype = {"float32": None, "int8": tf().int8, "uint8": tf().uint8}[io_type]
-    layer_names = [layer.name for layer in getattr(loaded.model, "layers", [])]
-    return loaded, Calibrated(converter, samples, layer_names=layer_names, input_type=dtype,
-                              output_type=dtype)
+    return loaded, calibrate(converter, samples, loaded, io_type=io_type)
 
 
 def diagnose(model, calibration, *, data=None, calibration_samples: int | None = None,

@@ -59,12 +59,15 @@ class ConvertResult:
     optimization: dict | None
     warnings: list
     created_utc: str
+    keep_float: dict | None = None   # layers kept float in an int8 model, size cost, top-1
 
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
             normalize: str | None = None, optimization: dict | None = None,
-            progress: bool | None = None) -> ConvertResult:
+            progress: bool | None = None, keep_float=None, max_accuracy_drop: float | None = None,
+            data=None, keep_float_size_cap: float | None = None,
+            accuracy_reference=None) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
 
@@ -73,10 +76,18 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     ``calibration``: any source ``mobilekit.data.load_samples`` reads; the first
     ``calibration_samples`` (default 200) samples are used. ``io_type``: the dtype of the int8
     model's inputs and outputs. ``optimization`` is stored verbatim in the card.
+    ``keep_float`` (int8 only): Keras layer names to leave in float, or ``"auto"`` to keep the
+    worst layers float until top-1 on labelled ``data`` is within ``max_accuracy_drop`` points
+    of the Keras model (stopping before the model passes ``keep_float_size_cap`` of its float32
+    size, default 1.0). When the final model misses ``max_accuracy_drop``, the files are still
+    written and ``BudgetExceeded`` (exit 3) is raised with the result as ``.record``.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
+    selective = keep_float is not None or max_accuracy_drop is not None
+    if selective and quantize != "int8":
+        raise UsageError(f"--keep-float and --max-accuracy-drop need --quantize int8, not {quantize}")
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
     needs_calibration = quantize in ("int8", "int16x8")
@@ -97,7 +108,16 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     converter = _make_converter(tf(), loaded)
     _configure(tf(), converter, quantize, io_type, sparse_weights=_pruned_for_latency(optimization))
     conversion_started = time.perf_counter()
-    content = _run_converter(converter, samples, progress=progress)
+    keep_record = None
+    if selective:
+        from .selective import DEFAULT_SIZE_CAP, keep_float_convert
+
+        content, keep_record = keep_float_convert(
+            converter, samples, loaded, keep_float, data=data, max_accuracy_drop=max_accuracy_drop,
+            io_type=io_type, normalize=normalize, reference=accuracy_reference,
+            size_cap=DEFAULT_SIZE_CAP if keep_float_size_cap is None else keep_float_size_cap)
+    else:
+        content = _run_converter(converter, samples, progress=progress)
     conversion_time_s = time.perf_counter() - conversion_started
 
     from ..models.tflite import describe_tflite, gzip_size
@@ -123,10 +143,18 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         conversion_time_s=round(conversion_time_s, 4),
         total_time_s=round(time.perf_counter() - started, 4), tool_versions=versions,
         optimization=optimization, warnings=[m for m in messages if m],
-        created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        keep_float=keep_record)
     from ..records import to_dict
 
     write_json_atomic(card_path, {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+    if keep_record is not None and keep_record["met_budget"] is False:
+        from ..errors import BudgetExceeded
+        from .selective import budget_advice
+
+        error = BudgetExceeded(budget_advice(keep_record))
+        error.record = result
+        raise error
     return result
 
 

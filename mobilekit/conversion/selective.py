@@ -247,3 +247,93 @@ def top1_of(content: bytes, x, y, *, batch_size: int = 64) -> float:
     interpreter = open_interpreter(content, where="int8 candidate")
     outputs, _ = run_over_samples(interpreter, np.asarray(x), batch_size=batch_size, progress=False)
     return accuracy_from_outputs(outputs, y)["top1"]
+
+
+def calibrate(converter, samples, loaded, *, io_type: str = "float32") -> Calibrated:
+    """``Calibrated`` for a loaded Keras model and an int8-configured converter."""
+    from .._compat import tf
+
+    dtype = {"float32": None, "int8": tf().int8, "uint8": tf().uint8}[io_type]
+    return Calibrated(converter, samples,
+                      layer_names=[layer.name for layer in getattr(loaded.model, "layers", [])],
+                      input_type=dtype, output_type=dtype)
+
+
+DEFAULT_SIZE_CAP = 1.0   # --keep-float auto never makes a model larger than its float32 twin
+
+
+def keep_float_convert(converter, samples, loaded, keep_float, *, data=None,
+                       max_accuracy_drop: float | None = None, io_type: str = "float32",
+                       size_cap: float = DEFAULT_SIZE_CAP, normalize=None,
+                       reference=None) -> tuple[bytes, dict]:
+    """``convert --keep-float`` and ``--max-accuracy-drop`` for int8: the model bytes and the
+    card's ``keep_float`` record (layers kept float, size cost, top-1 before and after on
+    ``data``, whether the budget was met). ``converter`` is configured for int8 already.
+    ``reference``: the float model top-1 is compared with (default: the model converted; an
+    optimized model is compared with the model before optimization)."""
+    requested = parse_keep_float(keep_float)
+    if requested == "auto" and (data is None or max_accuracy_drop is None):
+        raise UsageError("--keep-float auto needs --max-accuracy-drop PTS and labelled data "
+                         "(--data, or --val when optimizing) to measure top-1 on")
+    if max_accuracy_drop is not None and data is None:
+        raise UsageError("--max-accuracy-drop needs labelled data to measure top-1 on",
+                         hint="add --data DATA (.npz with x, y), or --val when optimizing")
+    if max_accuracy_drop is not None and max_accuracy_drop < 0:
+        raise UsageError(f"--max-accuracy-drop must be 0 or more points, got {max_accuracy_drop}")
+    calibrated = calibrate(converter, samples, loaded, io_type=io_type)
+    int8 = calibrated.quantize()
+    record = {"requested": requested, "layers": [], "int8_size_bytes": len(int8),
+              "size_bytes": len(int8), "size_cost_bytes": 0, "data": None, "samples": None,
+              "float_top1": None, "int8_top1": None, "top1": None,
+              "max_accuracy_drop": max_accuracy_drop, "met_budget": None, "stopped": None,
+              "search": None}
+    score = None
+    if data is not None:
+        from ..analysis.evaluation import accuracy_from_outputs, reference_predict
+        from ..data import load_labelled
+
+        x, y = load_labelled(data, input_shape=loaded.input_shapes()[0], normalize=normalize)
+        outputs, described = reference_predict(loaded.model if reference is None else reference, x)
+        record.update(data=str(data), samples=int(len(x)), reference=described,
+                      float_top1=accuracy_from_outputs(outputs, y)["top1"])
+
+        def score(content):
+            return top1_of(content, x, y)
+
+    if requested == "auto":
+        content, search = keep_float_auto(
+            calibrated, score, float_top1=record["float_top1"], max_drop_points=max_accuracy_drop,
+            size_cap_bytes=int(size_cap * len(calibrated.calibrated)) if size_cap else None,
+            quantized=int8)
+        record.update(layers=search.layers, int8_top1=search.int8_top1, top1=search.top1,
+                      stopped=search.stopped, search=[dataclasses.asdict(s) for s in search.steps])
+    else:
+        content = calibrated.quantize(requested or [])
+        record["layers"] = list(requested or [])
+        if score is not None:
+            record["int8_top1"] = score(int8)
+            record["top1"] = score(content) if requested else record["int8_top1"]
+    record["size_bytes"] = len(content)
+    record["size_cost_bytes"] = len(content) - len(int8)
+    if max_accuracy_drop is not None:
+        record["met_budget"] = _drop_points(record["float_top1"], record["top1"]) <= max_accuracy_drop
+    return content, record
+
+
+def budget_advice(record: dict) -> str:
+    """What to change when the int8 model misses ``--max-accuracy-drop``."""
+    drop = _drop_points(record["float_top1"], record["top1"])
+    kept = ", ".join(record["layers"]) or "none"
+    advice = [f"top-1 {100 * record['top1']:.2f}% is {drop:.2f} points below the float model's "
+              f"{100 * record['float_top1']:.2f}% on {record['data']}, over the "
+              f"--max-accuracy-drop {record['max_accuracy_drop']:g} budget (layers kept float: "
+              f"{kept}); the files are written"]
+    if record["requested"] != "auto":
+        advice.append("try --keep-float auto, or see the worst layers with mobilekit diagnose")
+    elif record["stopped"] == "size cap":
+        advice.append("the size cap stopped the search: raise --keep-float-size-cap, or use "
+                      "--quantize fp16")
+    else:
+        advice.append("more fine-tuning epochs or data, lower sparsity, or quantization-aware "
+                      "training (--qat)")
+    return "; ".join(advice)

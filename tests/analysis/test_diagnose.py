@@ -144,3 +144,53 @@ def test_diagnose_refuses_to_overwrite_its_input(tmp_path):
     result = CliRunner().invoke(cli, ["diagnose", str(MODEL), "--calibration", str(CALIBRATION),
                                       "--output", str(CALIBRATION)])
     assert result.exit_code == 2 and "is an input" in result.output
+
+
+def test_convert_keep_float_auto_recovers_the_int8_drop_and_records_it(tmp_path):
+    from mobilekit.cli import cli
+    from mobilekit.conversion.selective import top1_of
+    from mobilekit.models.tflite import read_tflite
+
+    out = tmp_path / "mixed.tflite"
+    result = CliRunner().invoke(cli, [
+        "convert", str(MODEL), "-o", str(out), "--quantize", "int8", "--calibration",
+        str(CALIBRATION), "--calibration-samples", "100", "--keep-float", "auto",
+        "--max-accuracy-drop", "1", "--data", str(SAMPLES / "digits_val.npz")])
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())["keep_float"]
+    assert card["requested"] == "auto" and card["layers"] == ["hidden"] and card["met_budget"]
+    assert card["size_cost_bytes"] == card["size_bytes"] - card["int8_size_bytes"] > 0
+    assert card["int8_top1"] < card["top1"] and card["float_top1"] - card["top1"] <= 0.01
+    # On held-out data the mixed model recovers at least half of the full-int8 drop.
+    x, y = (np.load(EVAL)[key] for key in ("x", "y"))
+    mixed = top1_of(read_tflite(out), x, y)
+    assert mixed - 0.9374 >= (0.9799 - 0.9374) / 2
+
+
+def test_convert_that_misses_the_budget_writes_its_files_and_exits_3(tmp_path):
+    from mobilekit.cli import cli
+
+    out = tmp_path / "int8.tflite"
+    result = CliRunner().invoke(cli, [
+        "convert", str(MODEL), "-o", str(out), "--quantize", "int8", "--calibration",
+        str(CALIBRATION), "--calibration-samples", "100", "--max-accuracy-drop", "1",
+        "--data", str(EVAL)])
+    assert result.exit_code == 3, result.output
+    assert "over the --max-accuracy-drop 1 budget" in result.output
+    assert "--keep-float auto" in result.output          # what to change
+    assert out.is_file()
+    card = json.loads(out.with_suffix(".json").read_text())["keep_float"]
+    assert card["met_budget"] is False and card["layers"] == []
+
+
+def test_keep_float_options_are_refused_where_they_cannot_work(tmp_path):
+    from mobilekit.cli import cli
+
+    runner = CliRunner()
+    base = ["convert", str(MODEL), "-o", str(tmp_path / "m.tflite")]
+    result = runner.invoke(cli, base + ["--keep-float", "hidden"])
+    assert result.exit_code == 2 and "need --quantize int8" in result.output
+    result = runner.invoke(cli, base + ["--quantize", "int8", "--calibration", str(CALIBRATION),
+                                        "--keep-float", "auto"])
+    assert result.exit_code == 2 and "--max-accuracy-drop" in result.output
+    assert not (tmp_path / "m.tflite").exists()
