@@ -296,6 +296,9 @@ def keep_float_convert(converter, samples, loaded, keep_float, *, data=None,
         outputs, described = reference_predict(loaded.model if reference is None else reference, x)
         record.update(data=str(data), samples=int(len(x)), reference=described,
                       float_top1=accuracy_from_outputs(outputs, y)["top1"])
+        if reference is not None:  # an optimized model: how much the optimization itself lost
+            record["optimized_top1"] = accuracy_from_outputs(
+                reference_predict(loaded.model, x)[0], y)["top1"]
 
         def score(content):
             return top1_of(content, x, y)
@@ -328,7 +331,12 @@ def budget_advice(record: dict) -> str:
               f"{100 * record['float_top1']:.2f}% on {record['data']}, over the "
               f"--max-accuracy-drop {record['max_accuracy_drop']:g} budget (layers kept float: "
               f"{kept}); the files are written"]
-    if record["requested"] != "auto":
+    optimized = record.get("optimized_top1")
+    if optimized is not None and _drop_points(record["float_top1"], optimized) > record["max_accuracy_drop"]:
+        advice.append(f"the optimization itself lost it (the fine-tuned Keras model scores "
+                      f"{100 * optimized:.2f}%), so keeping layers float cannot help: fine-tune "
+                      "longer (--epochs) or on more data, or lower the sparsity (--prune)")
+    elif record["requested"] != "auto":
         advice.append("try --keep-float auto, or see the worst layers with mobilekit diagnose")
     elif record["stopped"] == "size cap":
         advice.append("the size cap stopped the search: raise --keep-float-size-cap, or use "
