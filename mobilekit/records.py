@@ -5,10 +5,16 @@ import dataclasses
 from pathlib import Path
 
 
+# Field metadata of what a record carries in memory for the next stage but never writes (a parsed
+# BenchResult beside the summary of its run, say): ``field(..., metadata=IN_MEMORY)``.
+IN_MEMORY = {"record": False}
+
+
 def to_dict(record):
-    """A dataclass record (possibly nested) as JSON-ready plain data."""
+    """A dataclass record (possibly nested) as JSON-ready plain data, without IN_MEMORY fields."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return {field.name: to_dict(getattr(record, field.name)) for field in dataclasses.fields(record)}
+        return {field.name: to_dict(getattr(record, field.name)) for field in dataclasses.fields(record)
+                if field.metadata.get("record", True)}
     if isinstance(record, dict):
         return {str(key): to_dict(value) for key, value in record.items()}
     if isinstance(record, (list, tuple)):

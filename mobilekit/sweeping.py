@@ -18,8 +18,9 @@ from ._io import sha256_file, sha256_path, write_json_atomic
 from ._text import format_ms, text_table, utc_now_iso
 from .errors import DataError, MobilekitError, ModelError, UsageError
 from .records import to_dict
+from .reporting.runs import SWEEP_RECORD_KIND
+from .results.settings import bench_settings
 
-SWEEP_RECORD_KIND = "mobilekit.sweep"  # same value as mobilekit.reporting.runs.SWEEP_RECORD_KIND
 STAGES = ("optimize", "convert", "evaluate", "bench")
 
 
@@ -108,7 +109,10 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
         plan.append((variant, variant_model, variant_data))
     if epochs is not None and epochs < 1:
         raise UsageError(f"epochs must be 1 or more, got {epochs}")
-    threads, delegates = _check_settings(threads, delegates, runs, warmup, min_secs)
+    # Refused before any variant is converted; bench() takes the checked values.
+    settings = bench_settings(delegates=delegates, threads=threads, runs=runs, warmup=warmup,
+                              min_secs=min_secs)
+    threads, delegates = list(settings.threads), list(settings.delegates)
     if report is not None:
         from .reporting import report_format
 
@@ -125,8 +129,14 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
                          data=None if first_data is None else str(first_data), target=target,
                          threads=threads, delegates=delegates, output_dir=str(out), variants=[],
                          started_at=utc_now_iso())
-    model_hashes: dict = {}
+    hashes: dict = {}  # sources and data hashed once per sweep, however many variants use them
 
+    def content_hash(path) -> str:
+        if path not in hashes:
+            hashes[path] = _content_hash(path)
+        return hashes[path]
+
+    report_runs = []
     from ._progress import progress
 
     with progress(plan, label="sweep") as bar:
@@ -134,19 +144,20 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
             options = dict(variant.options)
             if epochs is not None and variant.optimizes:
                 options["epochs"] = int(epochs)
-            if model_path not in model_hashes:
-                model_hashes[model_path] = _content_hash(model_path)
             entry = VariantRecord(name=variant.name, status="interrupted", options=options,
-                                  options_hash=_options_hash(options, model_hashes[model_path]),
+                                  options_hash=_options_hash(options, content_hash(model_path)),
                                   source_model=str(model_path.resolve()),
                                   data=None if variant_data is None else str(variant_data))
             record.variants.append(entry)
             started = time.perf_counter()
             try:
-                _run_variant(variant, options, entry, model_path=model_path, data=variant_data, out=out,
-                             target=target, threads=threads, delegates=delegates, runs=runs,
-                             warmup=warmup, min_secs=min_secs, stage_hook=stage_hook, say=say)
+                bench_summary = _run_variant(
+                    variant, options, entry, model_path=model_path, data=variant_data, out=out,
+                    target=target, threads=threads, delegates=delegates, runs=runs, warmup=warmup,
+                    min_secs=min_secs, content_hash=content_hash, stage_hook=stage_hook, say=say)
                 entry.status = "ok"
+                if report is not None:
+                    report_runs += _report_runs(entry, bench_summary)
             except MobilekitError as exc:
                 entry.status, entry.error = "failed", str(exc)
                 say(f"{variant.name}: failed: {exc}")
@@ -157,11 +168,10 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
                 write_json_atomic(out / "sweep.json", to_dict(record))
 
     if report is not None:
-        runs_for_report = _report_runs(record, out)
-        if runs_for_report:
+        if report_runs:
             from .reporting import render_runs
 
-            written = render_runs(runs_for_report, out / report,
+            written = render_runs(report_runs, out / report,
                                   title=f"mobilekit sweep: {Path(loaded.path).name} on {first_model.name}")
             record.report_path = written.output
             record.pareto_front = written.pareto_front
@@ -171,7 +181,9 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
 
 
 def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, out: Path, target,
-                 threads, delegates, runs, warmup, min_secs, stage_hook, say) -> None:
+                 threads, delegates, runs, warmup, min_secs, content_hash, stage_hook, say):
+    """Every stage of one variant, filling ``entry``; returns bench's BenchSummary. Files are read
+    only to resume: what a stage did now comes from its return value."""
     slug = _slug(variant.name)
     # Named after the variant (reports and summaries show the file name), kept apart by the hash.
     tflite = out / "models" / entry.options_hash[:12] / f"{slug}.tflite"
@@ -183,6 +195,8 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
         entry.stages["optimize"] = "resumed" if variant.optimizes else "skipped"
         entry.stages["convert"] = "resumed"
         say(f"{variant.name}: converted model kept ({tflite.name})")
+        entry.model_size_bytes = tflite.stat().st_size
+        entry.model_size_gzip_bytes = json.loads(card.read_text(encoding="utf-8")).get("model_size_gzip_bytes")
     else:
         finished.unlink(missing_ok=True)
         from .conversion.optimized import convert_variant
@@ -195,35 +209,36 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
             stage_hook(variant.name, "convert")
             say(f"{variant.name}: converting")
         # options carry a --epochs override the recipe's variant does not know about
-        convert_variant(str(model_path), variant, tflite, epochs=options.get("epochs"), progress=False)
+        converted = convert_variant(str(model_path), variant, tflite, epochs=options.get("epochs"),
+                                    progress=False)
         if variant.optimizes:
             entry.stages["optimize"] = "done"
         finished.write_text(entry.options_hash + "\n", encoding="utf-8")
         entry.stages["convert"] = "done"
-    card_data = json.loads(card.read_text(encoding="utf-8"))
+        entry.model_size_bytes = converted.model_size_bytes
+        entry.model_size_gzip_bytes = converted.model_size_gzip_bytes
     entry.model_path = str(tflite.relative_to(out))
+    # The converted model's own hash (ConvertResult carries the source's only): names its evaluation.
     entry.model_sha256 = sha256_file(tflite)
-    entry.model_size_bytes = tflite.stat().st_size
-    entry.model_size_gzip_bytes = card_data.get("model_size_gzip_bytes")
 
     if data is not None:
         # The source model is the reference, so its hash is part of what the evaluation depends on.
-        evaluation = out / "evaluations" / (f"{slug}-{entry.model_sha256[:12]}-{_content_hash(data)[:12]}"
-                                            f"-ref{_content_hash(model_path)[:8]}.json")
-        if evaluation.exists():
+        evaluation = out / "evaluations" / (f"{slug}-{entry.model_sha256[:12]}-{content_hash(data)[:12]}"
+                                            f"-ref{content_hash(model_path)[:8]}.json")
+        scores = _evaluation_kept(evaluation)
+        if scores is not None:
             entry.stages["evaluate"] = "resumed"
         else:
             stage_hook(variant.name, "evaluate")
             say(f"{variant.name}: evaluating on {data}")
             from .analysis.evaluation import evaluate
 
-            result = evaluate(tflite, data, reference=str(model_path), progress=False)
-            write_json_atomic(evaluation, to_dict(result))
+            scores = evaluate(tflite, data, reference=str(model_path), progress=False)
+            write_json_atomic(evaluation, to_dict(scores))
             entry.stages["evaluate"] = "done"
-        scores = json.loads(evaluation.read_text(encoding="utf-8"))
-        entry.accuracy_top1 = scores["top1"]
-        entry.agreement_with_source = scores.get("argmax_agreement")
-        entry.snr_db_vs_source = scores.get("snr_db")
+        entry.accuracy_top1 = scores.top1
+        entry.agreement_with_source = scores.argmax_agreement
+        entry.snr_db_vs_source = scores.snr_db
         entry.evaluation_path = str(evaluation.relative_to(out))
     else:
         entry.stages["evaluate"] = "skipped"
@@ -242,23 +257,35 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
     entry.latency_ms_p50 = None if first_ok is None else first_ok.latency_ms_p50
     entry.latency_ms_p50_by_config = {_config_label(r): r.latency_ms_p50 for r in summary.runs
                                       if r.status == "ok"}
+    return summary
+
+
+def _evaluation_kept(path: Path):
+    """The EvaluateResult a previous sweep wrote at ``path``; None when there is none to trust."""
+    if not path.exists():
+        return None
+    from .analysis.evaluation import EvaluateResult
+    from .errors import ProtocolError
+    from .records import from_dict
+
+    try:
+        return from_dict(EvaluateResult, json.loads(path.read_text(encoding="utf-8")), where=str(path))
+    except (OSError, ValueError, TypeError, ProtocolError):
+        return None  # unreadable, cut short or of another version: evaluate again
 
 
 def _config_label(run) -> str:
     return f"{run.target} {run.delegate} x{run.threads}"
 
 
-def _report_runs(record: SweepRecord, out: Path) -> list:
-    from .reporting.runs import runs_from_results
+def _report_runs(entry: VariantRecord, summary) -> list:
+    """The report's runs of one finished variant, from the BenchSummary bench returned."""
+    from .reporting.runs import runs_from_summary
 
-    runs = []
-    for entry in record.variants:
-        if entry.status == "ok" and entry.results:
-            description = entry.options.get("description")
-            runs += runs_from_results([out / path for path in entry.results], model_name=entry.name,
-                                      accuracy_top1=entry.accuracy_top1, variant=entry.name,
-                                      description=description if isinstance(description, str) else None)
-    return runs
+    description = entry.options.get("description")
+    return runs_from_summary(summary.runs, model_name=entry.name, accuracy_top1=entry.accuracy_top1,
+                             variant=entry.name,
+                             description=description if isinstance(description, str) else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,26 +298,6 @@ def _load(recipe):
     from .optimization.recipe import load_recipe
 
     return load_recipe(recipe)
-
-
-def _check_settings(threads, delegates, runs, warmup, min_secs):
-    """Refuse bad bench settings before any variant is converted (bench() checks them again)."""
-    from .results.protocol import DELEGATES
-
-    threads = [threads] if isinstance(threads, int) else list(threads)
-    if not threads or any(not isinstance(t, int) or isinstance(t, bool) or t < 1 for t in threads):
-        raise UsageError(f"threads must be whole numbers of 1 or more, got {threads}", hint="e.g. --threads 1,2")
-    delegates = [delegates] if isinstance(delegates, str) else list(delegates)
-    unknown = [d for d in delegates if d not in DELEGATES]
-    if not delegates or unknown:
-        raise UsageError(f"unknown delegate(s) {unknown or delegates}: choose from {', '.join(DELEGATES)}")
-    if not isinstance(runs, int) or runs < 1:
-        raise UsageError(f"runs must be 1 or more, got {runs}")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise UsageError(f"warmup must be 0 or more, got {warmup}")
-    if min_secs < 0:
-        raise UsageError(f"min-secs must be 0 or more, got {min_secs:g}")
-    return list(dict.fromkeys(threads)), list(dict.fromkeys(delegates))
 
 
 def _choose(recipe, names):

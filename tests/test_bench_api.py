@@ -270,3 +270,23 @@ def test_public_bench_is_callable_whatever_was_imported_first(tmp_path):
             "try:\n    bench('missing.tflite')\nexcept mobilekit.MobilekitError as exc:\n    print(exc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "model file not found: missing.tflite" in out.stdout, out.stderr
+
+
+def test_labels_are_checked_against_the_model_before_any_run(tmp_path, tiny_tflite_path, digits_npz):
+    """bench --labels takes what evaluate takes: whole class ids inside the model's classes, or
+    one-hot rows as wide as its output; anything else is refused before a single run is timed."""
+    with np.load(digits_npz, allow_pickle=False) as archive:
+        x, y = archive["x"], archive["y"]
+    np.save(tmp_path / "x.npy", x)
+    cases = {"fractional": y + 0.5, "out_of_range": np.full(len(y), 10),
+             "one_hot_too_wide": np.eye(12)[y]}
+    for name, labels in cases.items():
+        np.save(tmp_path / f"{name}.npy", labels)
+        with pytest.raises(DataError, match=r"whole class indices|model scores 10 classes"):
+            bench(tiny_tflite_path, data=tmp_path / "x.npy", labels=tmp_path / f"{name}.npy",
+                  output_dir=tmp_path / name, **FAST)
+        assert not (tmp_path / name / "runs").exists()
+    np.save(tmp_path / "one_hot.npy", np.eye(10)[y])
+    summary = bench(tiny_tflite_path, data=tmp_path / "x.npy", labels=tmp_path / "one_hot.npy",
+                    output_dir=tmp_path / "ok", **FAST)
+    assert summary.runs[0].accuracy["top1"] > 0.5

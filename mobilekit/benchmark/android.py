@@ -2,6 +2,7 @@
 is already there), runs the companion app's instrumentation, and brings result.json and outputs back."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import posixpath
@@ -46,8 +47,13 @@ class AndroidRunner(Runner):
         return dict(self._facts)
 
     # -- one run --------------------------------------------------------------------------------------
-    def run(self, request: dict, run_dir: Path, *, timeout_s: float,
+    def run(self, request: protocol.BenchRequest | dict, run_dir: Path, *, timeout_s: float,
             on_status: Callable[[str], None] | None = None) -> Path:
+        self.run_result(request, run_dir, timeout_s=timeout_s, on_status=on_status)
+        return Path(run_dir) / "result.json"
+
+    def run_result(self, request: protocol.BenchRequest | dict, run_dir: Path, *, timeout_s: float,
+                   on_status: Callable[[str], None] | None = None) -> protocol.BenchResult:
         say = on_status or (lambda message: None)
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -56,9 +62,10 @@ class AndroidRunner(Runner):
             result_path.unlink()  # a stale result must never pass for this run's
         # A lost link fails this run only: the server transport opens a new stream per command and
         # the direct one reconnects on next use, so later runs go on and finished ones are kept.
-        return self._run(request, run_dir, timeout_s, say)
+        return self._run(protocol.as_request(request), run_dir, timeout_s, say)
 
-    def _run(self, request: dict, run_dir: Path, timeout_s: float, say) -> Path:
+    def _run(self, request: protocol.BenchRequest, run_dir: Path, timeout_s: float,
+             say) -> protocol.BenchResult:
         transport = self.transport
         device = Device(transport)
         serial = self.target
@@ -68,21 +75,19 @@ class AndroidRunner(Runner):
                 say(f"{serial}: companion app {status.action} (versionCode {status.version_code})")
             self._app_checked = True
 
-        run_id = request["run_id"]
+        run_id = request.run_id
         if run_id in (".", "..") or "/" in str(run_id):
             # The schema's run_id characters allow "..": as a folder name it would point the
             # `rm -rf` below at the models and inputs already on the phone.
             raise BenchError(f"run_id {run_id!r} cannot name a run folder", hint="use letters, digits, . _ -")
         remote_run = posixpath.join(self.device_root, "runs", run_id)
-        remote_request = dict(request)
-        model_local = Path(request["model"]["path"])
-        remote_request["model"] = dict(request["model"],
-                                       path=self._ensure_file(model_local, "models", request["model"]["sha256"], say))
-        inputs = dict(request["inputs"])
-        if inputs.get("kind") == "npy":
-            inputs["files"] = [self._ensure_file(Path(f), "inputs", None, say) for f in inputs["files"]]
-        remote_request["inputs"] = inputs
-        remote_request["output_dir"] = remote_run
+        model_remote = self._ensure_file(Path(request.model.path), "models", request.model.sha256, say)
+        inputs = request.inputs
+        if inputs.kind == "npy":
+            inputs = dataclasses.replace(inputs, files=[self._ensure_file(Path(f), "inputs", None, say)
+                                                        for f in inputs.files or []])
+        remote_request = dataclasses.replace(request, model=dataclasses.replace(request.model, path=model_remote),
+                                             inputs=inputs, output_dir=remote_run).to_dict()
         protocol.validate("request", remote_request, where="device request")
 
         transport.check(["rm", "-rf", remote_run])
@@ -158,7 +163,7 @@ class AndroidRunner(Runner):
         for output in result["outputs"]:
             self._pull_output(output, remote_run, run_dir)
         write_json_atomic(run_dir / "result.json", result)
-        return run_dir / "result.json"
+        return protocol.BenchResult.from_dict(result)
 
     def _ensure_file(self, local: Path, kind: str, sha256: str | None, say) -> str:
         """Push ``local`` under a folder named by its content, unless the phone already has it."""

@@ -10,7 +10,6 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
-import numbers
 import re
 import threading
 from dataclasses import dataclass, field
@@ -23,8 +22,10 @@ from .._compat import ToolVersions
 from .._io import save_npy_atomic, sha256_file, write_json_atomic
 from .._text import format_ms, text_table, utc_now_iso
 from ..errors import BenchError, DataError, DeviceError, ModelError, ProtocolError, UsageError
-from ..records import to_dict
+from ..data.labels import class_labels
+from ..records import IN_MEMORY, to_dict
 from ..results import protocol, stats
+from ..results.settings import BenchSettings, bench_settings
 from .host_parent import HostRunner, Runner
 
 TARGETS = ("auto", "host", "device")
@@ -69,6 +70,8 @@ class RunSummary:
     fidelity: dict | None = None
     device: dict = field(default_factory=dict)
     thermal: dict = field(default_factory=dict)
+    # The run's result as read once (None when the runner left none): what report and sweep use.
+    result: protocol.BenchResult | None = field(default=None, repr=False, compare=False, metadata=IN_MEMORY)
 
 
 @dataclass
@@ -104,7 +107,7 @@ class BenchSummary:
 class _Prepared:
     """Inputs as the runners receive them, plus what accuracy and fidelity need afterwards."""
 
-    inputs: dict
+    inputs: protocol.InputsSpec
     description: str
     identity: str
     samples: int
@@ -132,15 +135,11 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     """
     say = on_status or (lambda message: None)
     started_at = utc_now_iso()
-    delegates = _check_delegates(delegates)
-    thread_counts = _check_threads(threads)
-    _check_numbers(runs=runs, warmup=warmup, min_secs=min_secs, max_secs=max_secs,
-                   cooldown_secs=cooldown_secs, timeout_s=timeout_s)
+    settings = bench_settings(delegates=delegates, threads=threads, runs=runs, warmup=warmup,
+                              min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
+                              timeout_s=timeout_s, seed=seed)
     if target not in TARGETS:
         raise UsageError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
-    # The request schema wants a seed >= 0; caught here, it is a usage error before any run.
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise UsageError(f"seed must be a whole number 0 or more, got {seed!r}")
     if labels is not None and data is None:
         raise UsageError("labels need data: give --data with the samples the labels belong to")
     if reference is not None and data is None:
@@ -165,7 +164,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     out.mkdir(parents=True, exist_ok=True)
 
     prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
-                               reference=reference, out=out, seed=seed)
+                               reference=reference, out=out, seed=settings.seed)
     if save_outputs is None:
         save_outputs = data is not None
 
@@ -178,44 +177,45 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise BenchError("no target to benchmark on", hint="attach a phone or use --target host")
     say(f"benchmarking on {', '.join(r.target for r in runners)} ({reason})")
 
-    timeout = timeout_s if timeout_s is not None else max_secs + cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
-    configs = [(name, count) for name in delegates for count in thread_counts]
+    timeout = settings.timeout_s if settings.timeout_s is not None else \
+        settings.max_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
     plan = []
     for runner in runners:
-        for name, count in configs:
-            request = _request(model_path, model_sha256, name, count, runs=runs, warmup=warmup,
-                               min_secs=min_secs, max_secs=max_secs, cooldown_secs=cooldown_secs,
+        for name, count in settings.configurations:
+            request = _request(model_path, model_sha256, name, count, settings,
                                inputs=prepared.inputs, save_outputs=save_outputs)
             key = run_key(model_sha256, runner.kind, request, prepared.identity)
-            request["run_id"] = key
+            request = dataclasses.replace(request, run_id=key)
             run_dir = out / "runs" / _safe_name(runner.target) / key
             plan.append((runner, request, key, run_dir))
 
     lock = threading.Lock()
-    outcomes: dict[str, tuple[Path | None, bool, str | None]] = {}
+    summaries: dict[int, RunSummary] = {}  # by place in the plan: two targets share run keys
 
     def run_target(runner: Runner):
-        for item_runner, request, key, run_dir in plan:
+        for index, (item_runner, request, key, run_dir) in enumerate(plan):
             if item_runner is not runner:
                 continue
-            label = f"{runner.target} {request['delegate']['name']} x{request['delegate']['threads']}"
+            label = f"{runner.target} {request.delegate.name} x{request.delegate.threads}"
             result_path = run_dir / "result.json"
-            if not force and _finished(result_path, model_sha256):
-                with lock:
-                    outcomes[key] = (result_path, True, None)
+            result = None if force else _finished(result_path, model_sha256)
+            resumed, failure = result is not None, None
+            if resumed:
                 say(f"{label}: done before, kept ({result_path})")
-                continue
-            say(f"{label}: running")
-            try:
-                # The runner's own progress (pushes, the app's status bundles), already prefixed
-                # with its target.
-                path = runner.run(request, run_dir, timeout_s=timeout, on_status=say)
-                outcome = (path, False, None)
-            except (BenchError, DeviceError, ProtocolError) as exc:
-                outcome = (None, False, str(exc))
+            else:
+                say(f"{label}: running")
+                try:
+                    # The runner's own progress (pushes, the app's status bundles), already
+                    # prefixed with its target. The result comes back read and checked once.
+                    result = runner.run_result(request, run_dir, timeout_s=timeout, on_status=say)
+                except (BenchError, DeviceError, ProtocolError) as exc:
+                    failure = str(exc)
+            summary = _summarize(runner, request, key, run_dir, result, resumed, failure,
+                                 output_details, prepared)
             with lock:
-                outcomes[key] = outcome
-            say(f"{label}: {_status_word(outcome)}")
+                summaries[index] = summary
+            if not resumed:
+                say(f"{label}: {_status_word(result, summary, failure)}")
 
     if parallel and len(runners) > 1:
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(runners)) as pool:
@@ -225,11 +225,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         for runner in runners:
             run_target(runner)
 
-    run_summaries = []
-    for runner, request, key, run_dir in plan:
-        result_path, resumed, failure = outcomes[key]
-        run_summaries.append(_summarize(runner, request, key, run_dir, result_path, resumed, failure,
-                                        output_details, prepared))
+    run_summaries = [summaries[index] for index in range(len(plan))]
 
     summary = BenchSummary(
         model_path=str(model_path), model_sha256=model_sha256, model_size_bytes=model_path.stat().st_size,
@@ -247,76 +243,20 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
 
 
 # ---------------------------------------------------------------------------------------------
-# checks
-
-
-def _check_delegates(delegates) -> list[str]:
-    if isinstance(delegates, str):
-        delegates = [part.strip() for part in delegates.split(",") if part.strip()]
-    delegates = list(dict.fromkeys(delegates))
-    if not delegates:
-        raise UsageError("give at least one delegate (cpu, xnnpack, gpu, nnapi)")
-    for name in delegates:
-        if name not in protocol.DELEGATES:
-            raise UsageError(f"unknown delegate {name!r}: choose from {', '.join(protocol.DELEGATES)}")
-    return delegates
-
-
-def _check_threads(threads) -> list[int]:
-    if isinstance(threads, (int, str)):
-        threads = [threads] if isinstance(threads, int) else threads.split(",")
-    counts = []
-    for value in threads:
-        try:
-            count = int(str(value).strip())
-        except ValueError:
-            raise UsageError(f"threads must be whole numbers, got {value!r}") from None
-        if count < 1:
-            raise UsageError(f"threads must be 1 or more, got {count}",
-                             hint="e.g. --threads 1,2")
-        if count > 64:
-            raise UsageError(f"threads must be at most 64, got {count}")
-        counts.append(count)
-    if not counts:
-        raise UsageError("give at least one thread count, e.g. --threads 1")
-    return list(dict.fromkeys(counts))
-
-
-def _check_numbers(*, runs, warmup, min_secs, max_secs, cooldown_secs, timeout_s) -> None:
-    if not isinstance(runs, int) or runs < 1:
-        raise UsageError(f"runs must be 1 or more, got {runs}", hint="e.g. --runs 50")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise UsageError(f"warmup must be 0 or more, got {warmup}")
-    if min_secs < 0:
-        raise UsageError(f"min-secs must be 0 or more, got {min_secs:g}")
-    if max_secs <= 0:
-        raise UsageError(f"max-secs must be above 0, got {max_secs:g}")
-    if min_secs > max_secs:
-        raise UsageError(f"min-secs ({min_secs:g}) is above max-secs ({max_secs:g})")
-    if cooldown_secs < 0:
-        raise UsageError(f"cooldown must be 0 or more seconds, got {cooldown_secs:g}")
-    if timeout_s is not None and timeout_s <= 0:
-        raise UsageError(f"timeout must be above 0 seconds, got {timeout_s:g}")
-
-
-# ---------------------------------------------------------------------------------------------
 # model and inputs
 
 
 def _model_io(model_path: Path) -> tuple[list[dict], list[dict]]:
-    from .._compat import make_interpreter
+    from ..models.tflite import open_interpreter, read_tflite
 
-    try:
-        interpreter = make_interpreter(model_path=model_path)
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{model_path} is not a model LiteRT can read: {' '.join(str(exc).split())}") from None
+    interpreter = open_interpreter(read_tflite(model_path), where=str(model_path))
     return interpreter.get_input_details(), interpreter.get_output_details()
 
 
 def _prepare_inputs(model_path, input_details, output_details, *, data, labels, reference, out,
                     seed) -> _Prepared:
     if data is None:
-        return _Prepared(inputs={"kind": "random", "seed": int(seed)},
+        return _Prepared(inputs=protocol.InputsSpec(kind="random", seed=int(seed)),
                          description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
                          labels=None, reference_outputs=None)
     if len(input_details) != 1:
@@ -340,12 +280,16 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
         save_npy_atomic(input_path, fed)
     if labels is not None:
         y = _load_labels(labels)
-    if y is not None and len(y) != len(x):
-        raise DataError(f"{len(y)} labels for {len(x)} samples", hint="give one label per sample")
+    if y is not None:
+        # Checked here, before any timing, against the classes the model scores.
+        classes = int(np.prod(output_details[0]["shape"][1:]))
+        y = class_labels(y, count=len(x), classes=classes,
+                         where=f"labels {labels}" if labels is not None and not isinstance(labels, np.ndarray)
+                         else "labels")
     reference_outputs = None
     if reference is not None:
-        reference_outputs = _reference_outputs(reference, x, fed, detail, output_details)
-    return _Prepared(inputs={"kind": "npy", "files": [str(input_path)]},
+        reference_outputs = _reference_outputs(reference, x)
+    return _Prepared(inputs=protocol.InputsSpec(kind="npy", seed=None, files=[str(input_path)]),
                      description=f"{data} ({len(x)} samples)", identity=f"npy:{identity}",
                      samples=len(x), labels=y, reference_outputs=reference_outputs)
 
@@ -379,33 +323,21 @@ def _load_labels(labels) -> np.ndarray:
                 y = loaded["y"]
         else:
             y = loaded
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        y = np.argmax(y, axis=1)
-    return y.reshape(len(y)).astype(np.int64)
+    return y
 
 
-def _reference_outputs(reference, x, fed, input_detail, output_details) -> np.ndarray:
+def _reference_outputs(reference, x) -> np.ndarray:
     """The reference model's real-valued first output on the same samples, computed on the host."""
     path = Path(reference).expanduser()
     if not path.exists():
         raise ModelError(f"reference model not found: {path}")
     if path.suffix.lower() == ".tflite":
-        from .._compat import make_interpreter
-        from ..models.tensors import from_output, to_input_dtype
+        from ..models.tflite import open_interpreter, read_tflite, run_over_samples
 
-        interpreter = make_interpreter(model_path=path)
-        interpreter.allocate_tensors()
-        ref_in = interpreter.get_input_details()[0]
-        ref_out = interpreter.get_output_details()[0]
-        batch = max(1, int(ref_in["shape"][0]))
-        values = to_input_dtype(x, ref_in)
-        chunks = []
-        for start in range(0, len(values), batch):
-            interpreter.set_tensor(ref_in["index"], values[start:start + batch])
-            interpreter.invoke()
-            chunks.append(from_output(interpreter.get_tensor(ref_out["index"]), ref_out))
-        return np.concatenate(chunks, axis=0)
+        # The same batching as evaluate, so a .tflite reference scores the same in both.
+        interpreter = open_interpreter(read_tflite(path), where=f"reference {path}")
+        outputs, _batch = run_over_samples(interpreter, x, progress=False)
+        return outputs
     # A Keras model or SavedModel: the only place bench touches TensorFlow, and it happens
     # before any timing starts so TensorFlow's threads never share the CPU with a measured run.
     from ..analysis.evaluation import reference_predict
@@ -452,55 +384,48 @@ def _select_runners(target, *, devices, all_devices, adb, connect) -> tuple[list
     return list(found), reason
 
 
-def _request(model_path, model_sha256, delegate, threads, *, runs, warmup, min_secs, max_secs,
-             cooldown_secs, inputs, save_outputs) -> dict:
-    return {
-        "schema_version": protocol.SCHEMA_VERSION,
-        "run_id": "pending",
-        "model": {"path": str(model_path), "sha256": model_sha256,
-                  "size_bytes": Path(model_path).stat().st_size},
-        "delegate": {"name": delegate, "threads": int(threads), "gpu_precision_loss_allowed": False,
-                     "nnapi_accelerator": None, "nnapi_allow_fp16": False},
-        "runs": {"warmup_runs": int(warmup), "timed_runs": int(runs), "min_secs": float(min_secs),
-                 "max_secs": float(max_secs), "cooldown_secs": float(cooldown_secs)},
-        "inputs": inputs,
-        "save_outputs": bool(save_outputs),
-    }
+def _request(model_path, model_sha256, delegate, threads, settings: BenchSettings, *, inputs,
+             save_outputs) -> protocol.BenchRequest:
+    return protocol.BenchRequest(
+        run_id="pending",
+        model=protocol.ModelRef(path=str(model_path), sha256=model_sha256,
+                                size_bytes=Path(model_path).stat().st_size),
+        delegate=protocol.DelegateSpec(name=delegate, threads=int(threads)),
+        runs=protocol.RunsSpec(warmup_runs=settings.warmup, timed_runs=settings.runs,
+                               min_secs=settings.min_secs, max_secs=settings.max_secs,
+                               cooldown_secs=settings.cooldown_secs),
+        inputs=inputs, save_outputs=bool(save_outputs))
 
 
-def run_key(model_sha256: str, runner_kind: str, request: dict, input_identity: str) -> str:
+def run_key(model_sha256: str, runner_kind: str, request: protocol.BenchRequest, input_identity: str) -> str:
     """A readable, stable name for one configuration: same model + settings -> same folder."""
-    config = {"model": model_sha256, "runner": runner_kind, "delegate": request["delegate"],
-              "runs": request["runs"], "inputs": input_identity, "save_outputs": request["save_outputs"]}
+    config = {"model": model_sha256, "runner": runner_kind, "delegate": dataclasses.asdict(request.delegate),
+              "runs": dataclasses.asdict(request.runs), "inputs": input_identity,
+              "save_outputs": request.save_outputs}
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-    return f"{model_sha256[:8]}-{request['delegate']['name']}-t{request['delegate']['threads']}-{digest}"
+    return f"{model_sha256[:8]}-{request.delegate.name}-t{request.delegate.threads}-{digest}"
 
 
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "target"
 
 
-def _finished(result_path: Path, model_sha256: str) -> bool:
+def _finished(result_path: Path, model_sha256: str) -> protocol.BenchResult | None:
+    """The result of a finished run of this model at ``result_path``, read once; else None."""
     if not result_path.exists():
-        return False
+        return None
     try:
         result = protocol.load_result(result_path)
     except ProtocolError:
-        return False  # unreadable or truncated: run it again
-    return result.ok and result.model.sha256 == model_sha256
+        return None  # unreadable or truncated: run it again
+    return result if result.ok and result.model.sha256 == model_sha256 else None
 
 
-def _status_word(outcome) -> str:
-    path, _, failure = outcome
+def _status_word(result: protocol.BenchResult | None, summary: RunSummary, failure: str | None) -> str:
     if failure:
         return f"failed: {failure}"
-    try:
-        result = protocol.load_result(path)
-    except ProtocolError as exc:
-        return f"failed: {exc}"
     if result.ok:
-        p50 = stats.latency_stats_ns(result.timing.samples_ns)["p50_ns"] / 1e6
-        return f"ok, {len(result.timing.samples_ns)} runs, median {p50:.3f} ms"
+        return f"ok, {len(result.timing.samples_ns)} runs, median {summary.latency_ms_p50:.3f} ms"
     return f"failed at {result.error.stage}: {result.error.message}"
 
 
@@ -508,26 +433,22 @@ def _status_word(outcome) -> str:
 # analysis, in one place
 
 
-def _summarize(runner, request, key, run_dir, result_path, resumed, failure, output_details,
-               prepared: _Prepared) -> RunSummary:
-    base = dict(run_key=key, run_id=request["run_id"], target=runner.target, runner_kind=runner.kind,
-                delegate=request["delegate"]["name"], threads=request["delegate"]["threads"],
+def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, resumed, failure,
+               output_details, prepared: _Prepared) -> RunSummary:
+    base = dict(run_key=key, run_id=request.run_id, target=runner.target, runner_kind=runner.kind,
+                delegate=request.delegate.name, threads=request.delegate.threads,
                 resumed=resumed, result_path=str(run_dir / "result.json"))
-    if result_path is None:
+    if result is None:
         return RunSummary(**base, delegate_applied=None, fallback_reason=None, status="failed",
                           error=failure, device=runner.facts())
-    try:
-        result = protocol.load_result(result_path)
-    except ProtocolError as exc:
-        return RunSummary(**base, delegate_applied=None, fallback_reason=None, status="failed",
-                          error=str(exc), device=runner.facts())
     summary = RunSummary(**base, delegate_applied=result.delegate.applied,
                          fallback_reason=result.delegate.fallback_reason, status=result.status,
                          error=None, device=dataclasses.asdict(result.device),
                          thermal=dataclasses.asdict(result.thermal),
                          init_ms=stats.ns_to_ms(result.timing.init_ns),
                          first_inference_ms=stats.ns_to_ms(result.timing.first_inference_ns),
-                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes)
+                         peak_rss_bytes=result.memory.peak_rss_bytes, pss_bytes=result.memory.pss_bytes,
+                         result=result)
     if not result.ok:
         error = result.error
         summary.error = f"{error.stage}: {error.type}: {error.message}"
@@ -539,7 +460,7 @@ def _summarize(runner, request, key, run_dir, result_path, resumed, failure, out
         setattr(summary, name, value)
     if result.outputs and (prepared.labels is not None or prepared.reference_outputs is not None):
         try:
-            outputs = _real_outputs(result_path.parent, result, output_details)
+            outputs = _real_outputs(run_dir, result, output_details)
             if prepared.labels is not None:
                 summary.accuracy = _accuracy(outputs, prepared.labels)
             if prepared.reference_outputs is not None:

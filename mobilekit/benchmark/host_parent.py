@@ -1,11 +1,13 @@
 """Where a bench request runs: the Runner interface shared by the host and phone runners.
 
-``bench()`` hands each Runner requests whose paths are absolute on the host; the runner makes them
-available where it runs, runs them, and leaves ``result.json`` (and ``outputs*.npy``) in ``run_dir``.
+``bench()`` hands each Runner BenchRequests whose paths are absolute on the host; the runner makes
+them available where it runs, runs them, leaves ``result.json`` (and ``outputs*.npy``) in
+``run_dir`` and gives the result back as a BenchResult, parsed and validated once.
 """
 from __future__ import annotations
 
 import abc
+import dataclasses
 import os
 import signal
 import subprocess
@@ -29,12 +31,21 @@ class Runner(abc.ABC):
         return {}
 
     @abc.abstractmethod
-    def run(self, request: dict, run_dir: Path, *, timeout_s: float,
+    def run(self, request: protocol.BenchRequest | dict, run_dir: Path, *, timeout_s: float,
             on_status: Callable[[str], None] | None = None) -> Path:
         """Run ``request`` and leave result.json in ``run_dir``; return its path.
 
         Raises BenchError (or DeviceError) when no result could be had at all.
         """
+
+    def run_result(self, request: protocol.BenchRequest, run_dir: Path, *, timeout_s: float,
+                   on_status: Callable[[str], None] | None = None) -> protocol.BenchResult:
+        """Run ``request`` like ``run`` and return its result, read and validated once.
+
+        A runner that already holds the checked result (the phone's) returns it without reading
+        the file back. ProtocolError when the file the runner left is not a valid result.
+        """
+        return protocol.load_result(self.run(request, run_dir, timeout_s=timeout_s, on_status=on_status))
 
 
 class HostRunner(Runner):
@@ -57,19 +68,18 @@ class HostRunner(Runner):
             self._facts = dataclasses.asdict(host_facts())
         return dict(self._facts)
 
-    def run(self, request: dict, run_dir: Path, *, timeout_s: float,
+    def run(self, request: protocol.BenchRequest | dict, run_dir: Path, *, timeout_s: float,
             on_status: Callable[[str], None] | None = None) -> Path:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        request = dict(request)
-        request["output_dir"] = str(run_dir.resolve())
+        request = dataclasses.replace(protocol.as_request(request), output_dir=str(run_dir.resolve()))
         request_path = run_dir / "request.json"
         protocol.save_request(request, request_path)
         result_path = run_dir / "result.json"
         if result_path.is_file() or result_path.is_symlink():
             result_path.unlink()  # a stale result must never pass for this run's
         if on_status:
-            on_status(f"host: running {request['run_id']}")
+            on_status(f"host: running {request.run_id}")
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with tempfile.TemporaryFile(mode="w+b") as stderr_file:
@@ -81,7 +91,7 @@ class HostRunner(Runner):
             except subprocess.TimeoutExpired:
                 _kill_group(process)
                 _remove_partial_files(run_dir)
-                raise BenchError(f"host runner for {request['run_id']} did not finish within "
+                raise BenchError(f"host runner for {request.run_id} did not finish within "
                                  f"{timeout_s:g} s{_tail(stderr_file)}",
                                  hint="raise --timeout or lower --runs/--max-secs") from None
             except BaseException:
@@ -90,7 +100,7 @@ class HostRunner(Runner):
                 raise
             tail = _tail(stderr_file)
         if not result_path.is_file():
-            raise BenchError(f"host runner for {request['run_id']} exited with code {returncode} and "
+            raise BenchError(f"host runner for {request.run_id} exited with code {returncode} and "
                              f"wrote no result{tail}")
         return result_path
 

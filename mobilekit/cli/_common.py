@@ -82,17 +82,3 @@ def echo_json(obj):
 
     click.echo(json.dumps(to_dict(obj), indent=2, default=str))
 
-
-def parse_int_list(value: str, name: str, minimum: int = 1) -> list[int]:
-    """'1,2,4' -> [1, 2, 4]; a clear usage error otherwise."""
-    try:
-        items = [int(part) for part in str(value).split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated whole numbers, got {value!r}",
-                                 param_hint=name) from None
-    if not items:
-        raise click.BadParameter("give at least one value", param_hint=name)
-    for item in items:
-        if item < minimum:
-            raise click.BadParameter(f"{item} is below the minimum of {minimum}", param_hint=name)
-    return items

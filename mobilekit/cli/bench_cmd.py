@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import BenchError, UsageError
+from ..errors import BenchError
 from ._common import echo_json, run_command
-
-_DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
 
 
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,12 +64,11 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
       mobilekit bench model.tflite --all-devices --delegate xnnpack,gpu --cooldown 5
     """
     from ..benchmark.core import bench, format_table
+    from ..results.settings import check_delegates, check_threads
 
-    thread_counts = _int_list(threads, "--threads")
-    delegate_names = [part.strip() for part in delegates.split(",") if part.strip()]
-    for name in delegate_names:
-        if name not in _DELEGATES:
-            raise UsageError(f"--delegate: unknown delegate {name!r}; choose from {', '.join(_DELEGATES)}")
+    # bench() checks every setting again with the same checks; these two name the flag.
+    thread_counts = check_threads(threads, option="--threads")
+    delegate_names = check_delegates(delegates, option="--delegate")
 
     def status(message: str) -> None:
         click.echo(message, err=True)
@@ -93,19 +90,3 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
         raise BenchError(f"{len(summary.failed_runs)} of {len(summary.runs)} runs failed; first: "
                          f"{first.target} {first.delegate} x{first.threads}: {first.error}")
 
-
-def _int_list(value: str, option: str) -> list[int]:
-    counts = []
-    for part in str(value).split(","):
-        if not part.strip():
-            continue
-        try:
-            count = int(part)
-        except ValueError:
-            raise UsageError(f"{option}: expected comma-separated whole numbers, got {value!r}") from None
-        if count < 1:
-            raise UsageError(f"{option}: {count} is not a thread count; use 1 or more", hint="e.g. --threads 1,2")
-        counts.append(count)
-    if not counts:
-        raise UsageError(f"{option}: give at least one value, e.g. {option} 1")
-    return counts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import echo_json, parse_int_list, run_command
+from ._common import echo_json, run_command
 
 
 @click.command("sweep")
@@ -52,16 +52,17 @@ def sweep_command(recipe, model, data, target, threads, delegates, runs, warmup,
       mobilekit sweep recipe.toml -m model.keras --variant fp32 --variant int8 --runs 20
       mobilekit report sweep_out -o sweep.md
     """
-    from ..sweeping import format_sweep, sweep
     from ..errors import BenchError
+    from ..results.settings import check_delegates, check_threads
+    from ..sweeping import format_sweep, sweep
 
     def status(message: str) -> None:
         if not as_json:
             click.echo(message, err=True)
 
     record = sweep(recipe, model=model, data=data, target=target,
-                   threads=parse_int_list(threads, "--threads"),
-                   delegates=[part.strip() for part in delegates.split(",") if part.strip()],
+                   threads=check_threads(threads, option="--threads"),
+                   delegates=check_delegates(delegates, option="--delegate"),
                    runs=runs, warmup=warmup, min_secs=min_secs, variants=list(variants) or None,
                    report=report_name, epochs=epochs, output_dir=output_dir, on_status=status)
     if as_json:

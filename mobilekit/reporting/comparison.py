@@ -1,18 +1,18 @@
 """Statistical comparison of two sets of bench results, and budgets that gate CI on the outcome.
 
-A Mann-Whitney U test (normal approximation with tie and continuity correction) says whether the
-candidate's latencies are shifted at all; a seeded bootstrap interval on the difference of medians
-says by how much. Both must agree before a change is called faster or slower.
+A Mann-Whitney U test (SciPy's, normal approximation with tie and continuity correction) says
+whether the candidate's latencies are shifted at all; a seeded bootstrap interval on the difference
+of medians (``results.stats.bootstrap_interval``) says by how much. Both must agree before a change is called faster or slower.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import BudgetExceeded, ReportError, UsageError
+from ..results import stats
 
 FASTER, SLOWER, NO_CHANGE = "faster", "slower", "no detectable change"
 ALPHA = 0.05
@@ -98,41 +98,23 @@ class CompareRecord:
 # statistics
 
 
-def average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1-based ranks with ties sharing their average rank, and the size of every tie group."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    boundaries = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
-    counts = np.diff(boundaries)
-    group_ranks = boundaries[:-1] + (counts + 1) / 2.0
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.repeat(group_ranks, counts)
-    return ranks, counts
-
-
 def mann_whitney_u(a, b) -> tuple[float, float]:
     """Two-sided Mann-Whitney U test, normal approximation with tie and continuity correction.
 
-    Returns (U of ``a``, p-value); agrees with ``scipy.stats.mannwhitneyu(a, b,
-    method="asymptotic")``. Identical constant samples give p = 1.
+    Returns (U of ``a``, p-value) from ``scipy.stats.mannwhitneyu(a, b, method="asymptotic",
+    use_continuity=True)``. Identical constant samples give p = 1.
     """
+    from scipy.stats import mannwhitneyu
+
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    n1, n2 = a.size, b.size
-    if n1 == 0 or n2 == 0:
+    if a.size == 0 or b.size == 0:
         raise ValueError("both samples need at least one value")
-    ranks, tie_counts = average_ranks(np.concatenate([a, b]))
-    u1 = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2.0)
-    n = n1 + n2
-    mean_u = n1 * n2 / 2.0
-    tie_term = float(np.sum(tie_counts.astype(np.float64) ** 3 - tie_counts))
-    variance = n1 * n2 / 12.0 * ((n + 1) - (tie_term / (n * (n - 1)) if n > 1 else 0.0))
-    if variance <= 0:
-        return u1, 1.0
-    u_high = max(u1, n1 * n2 - u1)
-    z = (u_high - mean_u - 0.5) / math.sqrt(variance)
-    p_value = min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2.0)))
-    return u1, p_value
+    both = np.concatenate([a, b])
+    if np.all(both == both[0]):
+        return a.size * b.size / 2.0, 1.0  # no variance: no evidence of a shift
+    result = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
+    return float(result.statistic), min(1.0, float(result.pvalue))
 
 
 def bootstrap_median_diff(a, b, *, confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
@@ -141,21 +123,10 @@ def bootstrap_median_diff(a, b, *, confidence: float = 0.95, resamples: int = BO
     independently."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    diffs = _bootstrap_medians(b, rng, resamples) - _bootstrap_medians(a, rng, resamples)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(diffs, [100 * alpha, 100 * (1 - alpha)])
-    return float(np.median(b) - np.median(a)), float(low), float(high)
-
-
-def _bootstrap_medians(values: np.ndarray, rng, resamples: int) -> np.ndarray:
-    medians = np.empty(resamples, dtype=np.float64)
-    chunk = max(1, min(resamples, 2_000_000 // max(1, values.size)))
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        picks = rng.integers(0, values.size, size=(stop - start, values.size))
-        medians[start:stop] = np.median(values[picks], axis=1)
-    return medians
+    low, high = stats.bootstrap_interval(
+        [a, b], lambda a_res, b_res, axis: np.median(b_res, axis=axis) - np.median(a_res, axis=axis),
+        confidence=confidence, resamples=resamples, seed=seed)
+    return float(np.median(b) - np.median(a)), low, high
 
 
 def compare_samples(a_ns, b_ns, *, alpha: float = ALPHA, resamples: int = BOOTSTRAP_RESAMPLES,
@@ -266,31 +237,29 @@ def _change(baseline, candidate, unit):
     return candidate - baseline
 
 
-def _metric_of_resamples(values: np.ndarray, picks: np.ndarray, metric: str) -> np.ndarray:
-    resampled = values[picks]
+def _metric_along(resampled: np.ndarray, metric: str, axis: int) -> np.ndarray:
     key = _LATENCY_KEYS[metric]
     if key == "mean":
-        return resampled.mean(axis=1)
+        return resampled.mean(axis=axis)
     if key == "min":
-        return resampled.min(axis=1)
+        return resampled.min(axis=axis)
     if key == "max":
-        return resampled.max(axis=1)
-    # numpy's default "linear" method is the percentile definition of bench.stats.
-    return np.percentile(resampled, float(key[1:]), axis=1)
+        return resampled.max(axis=axis)
+    # numpy's default "linear" method is the percentile definition of results.stats.
+    return np.percentile(resampled, float(key[1:]), axis=axis)
 
 
 def _bootstrap_change(a_ns, b_ns, budget: Budget, *, alpha, resamples, seed) -> tuple[float, float]:
     a = np.asarray(a_ns, dtype=np.float64) / 1e6
     b = np.asarray(b_ns, dtype=np.float64) / 1e6
-    rng = np.random.default_rng(seed)
-    a_stat = _metric_of_resamples(a, rng.integers(0, a.size, size=(resamples, a.size)), budget.metric)
-    b_stat = _metric_of_resamples(b, rng.integers(0, b.size, size=(resamples, b.size)), budget.metric)
-    if budget.unit == "%":
-        changes = 100.0 * (b_stat - a_stat) / np.where(a_stat == 0, np.nan, a_stat)
-    else:
-        changes = b_stat - a_stat
-    low, high = np.nanpercentile(changes, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
+
+    def change(a_res, b_res, axis):
+        a_stat, b_stat = _metric_along(a_res, budget.metric, axis), _metric_along(b_res, budget.metric, axis)
+        if budget.unit == "%":
+            return 100.0 * (b_stat - a_stat) / np.where(a_stat == 0, np.nan, a_stat)
+        return b_stat - a_stat
+
+    return stats.bootstrap_interval([a, b], change, confidence=1 - alpha, resamples=resamples, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 Accepts result files, folders holding them (searched recursively), bench ``summary.json`` files
 and sweep records, so a person can point `mobilekit report` at whatever a bench or sweep left.
+Each file is read once; a result's statistics come from the summary that holds them, if any.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from ..results import protocol, stats
 from ..results.protocol import BenchResult
-from ..errors import ReportError, UsageError
+from ..errors import ProtocolError, ReportError, UsageError
 
 # A sweep record names itself with this, so a folder scan can tell it from other JSON.
 SWEEP_RECORD_KIND = "mobilekit.sweep"
@@ -69,6 +70,26 @@ class ReportRun:
         return self._latency
 
 
+# The figures of results.stats.latency_summary_ms, as a bench summary holds them for each run.
+LATENCY_FIELDS = ("samples", *(f"latency_ms_{key}" for key in stats.STAT_KEYS),
+                  "latency_ms_p50_ci_low", "latency_ms_p50_ci_high")
+
+
+def latency_figures(record, result: BenchResult) -> dict | None:
+    """The latency figures a bench summary's run (a dict, or a RunSummary) holds for ``result``.
+
+    None unless every figure is there and the run is the same one (run id, sample count), so a
+    summary left over from another run is never shown for this result: it is computed instead.
+    """
+    get = record.get if isinstance(record, dict) else (lambda name: getattr(record, name, None))
+    if get("run_id") != result.run_id or get("samples") != len(result.timing.samples_ns):
+        return None
+    figures = {name: get(name) for name in LATENCY_FIELDS}
+    if any(isinstance(value, bool) or not isinstance(value, (int, float)) for value in figures.values()):
+        return None
+    return figures
+
+
 def collect_runs(paths) -> list[ReportRun]:
     """Every bench result under ``paths`` (files or folders), each once, in a stable order."""
     if isinstance(paths, (str, Path)):
@@ -78,13 +99,14 @@ def collect_runs(paths) -> list[ReportRun]:
         raise UsageError("no results given", hint="pass bench result files or the folders a bench "
                           "or sweep wrote, e.g. `mobilekit report bench_out/ -o report.html`")
     found: dict[Path, ReportRun] = {}
+    files = _Files()
     for path in paths:
         if not path.exists():
             raise ReportError(f"{path}: no such file or folder", hint="pass bench result files or folders")
         if path.is_dir():
-            _collect_folder(path, found)
+            _collect_folder(path, found, files)
         else:
-            _collect_file(path, found, explicit=True)
+            _collect_file(path, found, files, explicit=True)
     if not found:
         where = ", ".join(str(p) for p in paths)
         raise ReportError(f"no bench results found in {where}",
@@ -93,25 +115,45 @@ def collect_runs(paths) -> list[ReportRun]:
                                                    run.threads, run.result.run_id))
 
 
-def _collect_folder(folder: Path, found: dict) -> None:
-    files = sorted(p for p in folder.rglob("*.json") if not p.name.startswith("."))
+class _Files:
+    """JSON files read once each: their data, or the ProtocolError reading them gave."""
+
+    def __init__(self):
+        self._read: dict[Path, object] = {}
+
+    def _entry(self, path: Path):
+        key = Path(path).resolve()
+        if key not in self._read:
+            try:
+                self._read[key] = protocol.read_json(path, kind="result")
+            except ProtocolError as exc:
+                self._read[key] = exc
+        return self._read[key]
+
+    def data(self, path: Path):
+        entry = self._entry(path)
+        if isinstance(entry, ProtocolError):
+            raise entry
+        return entry
+
+    def kind(self, path: Path) -> str | None:
+        """What a JSON file is, from its top-level keys; None for files a report ignores."""
+        entry = self._entry(path)
+        if isinstance(entry, ProtocolError):
+            # A broken result file must not be skipped silently: loading says what is wrong.
+            return "result" if Path(path).name == "result.json" else None
+        return _kind_of(entry)
+
+
+def _collect_folder(folder: Path, found: dict, files: _Files) -> None:
+    paths = sorted(p for p in folder.rglob("*.json") if not p.name.startswith("."))
     # Records that annotate results first (a sweep's variant names over a bench summary's file
     # names over guesses), since the first label given to a result is the one kept.
-    kinds = {path: _sniff(path) for path in files}
+    kinds = {path: files.kind(path) for path in paths}
     for wanted in ("sweep", "summary", "result"):
-        for path in files:
+        for path in paths:
             if kinds[path] == wanted:
-                _collect_file(path, found, explicit=False)
-
-
-def _sniff(path: Path) -> str | None:
-    """What a JSON file is, from its top-level keys; None for files a report ignores."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        # A broken result file must not be skipped silently: let loading say what is wrong.
-        return "result" if path.name == "result.json" else None
-    return _kind_of(data)
+                _collect_file(path, found, files, explicit=False)
 
 
 def _kind_of(data) -> str | None:
@@ -130,8 +172,8 @@ def _kind_of(data) -> str | None:
     return None
 
 
-def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
-    data = protocol.read_json(path, kind="result")
+def _collect_file(path: Path, found: dict, files: _Files, *, explicit: bool) -> None:
+    data = files.data(path)
     kind = _kind_of(data)
     if kind == "sweep":
         variants = data.get("variants")
@@ -152,7 +194,7 @@ def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
                 options = variant.get("options")
                 description = options.get("description") if isinstance(options, dict) else None
                 name = variant.get("name") if isinstance(variant.get("name"), str) else None
-                _add(found, path.parent / item, model_name=name, accuracy=variant.get("accuracy_top1"),
+                _add(found, files, path.parent / item, model_name=name, accuracy=variant.get("accuracy_top1"),
                      variant=name, description=description if isinstance(description, str) else None)
         return
     if kind == "summary":
@@ -171,11 +213,11 @@ def _collect_file(path: Path, found: dict, *, explicit: bool) -> None:
             result_path = _summary_result_path(path, data, ref)
             if result_path is None:
                 continue  # the runner left no result at all; the summary's error is all there is
-            _add(found, result_path, model_name=model if isinstance(model, str) else None,
-                 accuracy=accuracy)
+            _add(found, files, result_path, model_name=model if isinstance(model, str) else None,
+                 accuracy=accuracy, summary_run=run)
         return
     if kind == "result" or explicit:
-        _add(found, path)
+        _add(found, files, path)
 
 
 def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | None:
@@ -193,8 +235,8 @@ def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | 
     return candidate if candidate.exists() else None
 
 
-def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=None,
-         description=None) -> None:
+def _add(found: dict, files: _Files, path: Path, *, model_name=None, accuracy=None, variant=None,
+         description=None, summary_run: dict | None = None) -> None:
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
         accuracy = None  # a record's label, not a result: an odd value is dropped, not a traceback
     key = path.resolve()
@@ -203,18 +245,24 @@ def _add(found: dict, path: Path, *, model_name=None, accuracy=None, variant=Non
         # The first record seen (a sweep or summary) has the better labels; fill only gaps.
         if run.accuracy_top1 is None and accuracy is not None:
             run.accuracy_top1 = float(accuracy)
+        if run._latency is None and summary_run is not None and run.ok:
+            run._latency = latency_figures(summary_run, run.result)
         return
-    result = load_result_for_report(path)
-    found[key] = ReportRun(result=result, path=path,
-                           model_name=model_name or _model_name_beside(path, result),
-                           accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
-                           description=description)
+    result = load_result_for_report(path, data=files.data(path))
+    run = ReportRun(result=result, path=path, model_name=model_name or _model_name_beside(path, result),
+                    accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
+                    description=description)
+    if summary_run is not None and run.ok:
+        run._latency = latency_figures(summary_run, result)
+    found[key] = run
 
 
-def load_result_for_report(path: Path) -> BenchResult:
-    """Load and validate one result, turning "wrong kind of JSON" into a clear report error."""
+def load_result_for_report(path: Path, *, data=None) -> BenchResult:
+    """Load and validate one result (``data``: its JSON, when already read), turning "wrong kind
+    of JSON" into a clear report error."""
     path = Path(path)
-    data = protocol.read_json(path, kind="result")
+    if data is None:
+        data = protocol.read_json(path, kind="result")
     if _kind_of(data) not in ("result", None) or not isinstance(data, dict) or \
             ("run_id" not in data and "schema_version" not in data):
         raise ReportError(f"{path}: not a bench result (no run_id/schema_version)",
@@ -236,16 +284,21 @@ def _model_name_beside(path: Path, result: BenchResult) -> str:
     return f"model-{sha[:10]}" if sha else result.run_id
 
 
-def runs_from_results(results, *, model_name: str, accuracy_top1: float | None = None,
+def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | None = None,
                       variant: str | None = None, description: str | None = None) -> list[ReportRun]:
-    """ReportRuns for result files the caller already knows the labels of (the sweep uses this)."""
+    """ReportRuns for the runs of a BenchSummary the caller holds (the sweep uses this): their
+    results as bench read them, their statistics as bench computed them; no file is read."""
     runs = []
-    for path in results:
-        path = Path(path)
-        runs.append(ReportRun(result=load_result_for_report(path), path=path, model_name=model_name,
-                              accuracy_top1=accuracy_top1, variant=variant, description=description))
+    for bench_run in bench_runs:
+        if bench_run.result is None:
+            continue  # the runner left no result; nothing to report for this configuration
+        run = ReportRun(result=bench_run.result, path=Path(bench_run.result_path), model_name=model_name,
+                        accuracy_top1=accuracy_top1, variant=variant, description=description)
+        if run.ok:
+            run._latency = latency_figures(bench_run, bench_run.result)
+        runs.append(run)
     return runs
 
 
-__all__ = ["ReportRun", "collect_runs", "runs_from_results", "load_result_for_report",
-           "SWEEP_RECORD_KIND"]
+__all__ = ["ReportRun", "collect_runs", "runs_from_summary", "load_result_for_report",
+           "latency_figures", "SWEEP_RECORD_KIND"]

@@ -367,6 +367,14 @@ def load_result(path) -> BenchResult:
     return BenchResult.from_dict(data)
 
 
+def as_request(request: BenchRequest | dict, *, where: str = "bench request") -> BenchRequest:
+    """``request`` as a BenchRequest; a dict (the wire form, as a caller may hold it) is checked first."""
+    if isinstance(request, BenchRequest):
+        return request
+    validate("request", request, where=where)
+    return BenchRequest.from_dict(request)
+
+
 def save_request(request: BenchRequest | dict, path) -> Path:
     data = request.to_dict() if isinstance(request, BenchRequest) else request
     validate("request", data, where=f"{path} (refusing to write)")

@@ -1,7 +1,8 @@
 """The one check of benchmark settings: delegates, thread counts, run counts and time limits.
 
-``bench()``, ``sweep()`` and the CLI all pass what the user gave (a list, or the CLI's
-comma-separated text) through ``bench_settings``, so a bad value is refused the same way, with the
+``bench()`` and ``sweep()`` pass what the user gave (a list, or the CLI's comma-separated text)
+through ``bench_settings``, and the CLI checks its --delegate/--threads text with the same two
+checks (naming the flag), so a bad value is refused the same way, with the
 same words, before any model is converted or timed.
 """
 from __future__ import annotations
@@ -48,19 +49,23 @@ def bench_settings(*, delegates=("xnnpack",), threads=(1,), runs=50, warmup=5, m
                          seed=_seed(seed))
 
 
-def check_delegates(delegates) -> list[str]:
+def check_delegates(delegates, *, option: str | None = None) -> list[str]:
+    """Delegate names, checked; ``option`` ("--delegate") names the flag they came from."""
+    prefix = f"{option}: " if option else ""
     if isinstance(delegates, str):
         delegates = [part.strip() for part in delegates.split(",") if part.strip()]
     delegates = list(dict.fromkeys(delegates))
     if not delegates:
-        raise UsageError("give at least one delegate (cpu, xnnpack, gpu, nnapi)")
+        raise UsageError(f"{prefix}give at least one delegate (cpu, xnnpack, gpu, nnapi)")
     for name in delegates:
         if name not in DELEGATES:
-            raise UsageError(f"unknown delegate {name!r}: choose from {', '.join(DELEGATES)}")
+            raise UsageError(f"{prefix}unknown delegate {name!r}: choose from {', '.join(DELEGATES)}")
     return delegates
 
 
-def check_threads(threads) -> list[int]:
+def check_threads(threads, *, option: str | None = None) -> list[int]:
+    """Thread counts, checked; ``option`` ("--threads") names the flag they came from."""
+    prefix = f"{option}: " if option else ""
     if isinstance(threads, (numbers.Integral, str)) and not isinstance(threads, bool):
         threads = [threads] if isinstance(threads, numbers.Integral) else threads.split(",")
     counts = []
@@ -68,18 +73,20 @@ def check_threads(threads) -> list[int]:
         if isinstance(value, str) and not value.strip():
             continue
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise UsageError(f"threads must be whole numbers, got {value!r}")
+            raise UsageError(f"{prefix}threads must be whole numbers, got {value!r}")
         try:
             count = int(str(value).strip()) if isinstance(value, str) else int(value)
         except (TypeError, ValueError):
-            raise UsageError(f"threads must be whole numbers, got {value!r}") from None
+            raise UsageError(f"{prefix}threads must be whole numbers, got {value!r}") from None
         if count < 1:
-            raise UsageError(f"threads must be 1 or more, got {count}", hint="e.g. --threads 1,2")
+            # On the command line the flag is the clearer subject; in the API the argument is.
+            raise UsageError(f"{option}: {count} is not a thread count; use 1 or more" if option
+                             else f"threads must be 1 or more, got {count}", hint="e.g. --threads 1,2")
         if count > MAX_THREADS:
-            raise UsageError(f"threads must be at most {MAX_THREADS}, got {count}")
+            raise UsageError(f"{prefix}threads must be at most {MAX_THREADS}, got {count}")
         counts.append(count)
     if not counts:
-        raise UsageError("give at least one thread count, e.g. --threads 1")
+        raise UsageError(f"{prefix}give at least one thread count, e.g. --threads 1")
     return list(dict.fromkeys(counts))
 
 

@@ -7,6 +7,7 @@ min, max and percentiles by linear interpolation between closest ranks (numpy's 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ STAT_KEYS = ("mean", "std", "min", "max") + tuple(f"p{p}" for p in PERCENTILES)
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
+_BOOTSTRAP_CHUNK_VALUES = 1_000_000  # values per index matrix: 8 MB of float64
 
 
 def _as_sorted(samples_ns: Sequence[int]) -> np.ndarray:
@@ -58,31 +60,51 @@ def latency_stats_ns(samples_ns: Sequence[int]) -> dict[str, float]:
     return stats
 
 
+def bootstrap_interval(samples: Sequence, statistic, *, confidence: float = CONFIDENCE,
+                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """The one bootstrap: a seeded percentile interval of ``statistic`` over independent resamples.
+
+    ``samples`` is a sequence of 1-D sample sets, each resampled with replacement on its own;
+    ``statistic(*resampled, axis=-1)`` is vectorized over the resamples (``scipy.stats.bootstrap``
+    with ``method="percentile"``). Seeded (numpy ``default_rng(seed)``), so the same samples always
+    give the same interval. Resamples are drawn in chunks that keep each index matrix near 8 MB
+    even for 100k-sample runs. A statistic that is NaN on some resamples (a relative change over a
+    zero) is judged on the others.
+    """
+    from scipy.stats import bootstrap
+
+    arrays = []
+    for values in samples:
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError("statistics need at least one sample")
+        # SciPy wants two observations; every resample of [x, x] is the resample of [x]: x.
+        arrays.append(np.repeat(values, 2) if values.size == 1 else values)
+    chunk = max(1, min(resamples, _BOOTSTRAP_CHUNK_VALUES // max(a.size for a in arrays)))
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy's DegenerateDataWarning for the NaN case below
+        result = bootstrap(tuple(arrays), statistic, n_resamples=resamples, batch=chunk,
+                           vectorized=True, paired=False, confidence_level=confidence,
+                           method="percentile", rng=np.random.default_rng(seed))
+    low, high = result.confidence_interval
+    if np.isnan(low) or np.isnan(high):
+        alpha = (1.0 - confidence) / 2.0
+        low, high = np.nanpercentile(result.bootstrap_distribution, [100 * alpha, 100 * (1 - alpha)])
+    return float(low), float(high)
+
+
 def median_ci_ns(samples_ns: Sequence[int], *, confidence: float = CONFIDENCE,
                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of the median.
+    """Percentile-bootstrap confidence interval of the median (see ``bootstrap_interval``).
 
-    Draws ``resamples`` resamples with replacement (numpy ``default_rng(seed)``), takes each one's
-    median, and returns the (1-confidence)/2 and (1+confidence)/2 percentiles of those medians.
-    Seeded, so a result file always yields the same interval. One sample gives (x, x).
+    One sample gives (x, x).
     """
     values = np.asarray(samples_ns, dtype=np.float64)
     if values.size == 0:
         raise ValueError("statistics need at least one sample")
     if values.size == 1:
         return float(values[0]), float(values[0])
-    rng = np.random.default_rng(seed)
-    n = values.size
-    medians = np.empty(resamples, dtype=np.float64)
-    # Chunks keep the index matrix near 8 MB even for 100k-sample runs.
-    chunk = max(1, min(resamples, 1_000_000 // n))
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        picks = rng.integers(0, n, size=(stop - start, n))
-        medians[start:stop] = np.median(values[picks], axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(medians, [100 * alpha, 100 * (1 - alpha)])
-    return float(low), float(high)
+    return bootstrap_interval([values], np.median, confidence=confidence, resamples=resamples, seed=seed)
 
 
 def latency_summary_ms(samples_ns: Sequence[int], *, with_ci: bool = True) -> dict[str, float | int]:
