@@ -140,12 +140,3 @@ def format_diagnosis(result: DiagnoseResult, *, rows: int = 15) -> str:
                          f"--keep-float {best.layer} (or --keep-float auto --max-accuracy-drop PTS)")
     lines.append(f"time: {result.elapsed_s:.1f} s")
     return "\n".join(lines)
-
-
-def layer_chart_data(result: DiagnoseResult) -> dict:
-    """What the per-layer chart draws, in network order: names, SNR (None = exact) and
-    RMSE/scale per layer, and the worst layer's name."""
-    return {"layers": [layer.layer for layer in result.layers],
-            "snr_db": [layer.snr_db for layer in result.layers],
-            "rmse_over_scale": [layer.rmse_over_scale for layer in result.layers],
-            "worst": result.worst()}

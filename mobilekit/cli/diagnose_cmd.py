@@ -48,12 +48,13 @@ def diagnose_command(model, calibration, calibration_samples, data, what_if, lim
     Example:
       mobilekit diagnose sample_models/outliers_mlp.keras \\
           --calibration sample_models/digits_calibration.npz \\
-          --data sample_models/digits_val.npz --plot layers.png
+          --data sample_models/digits_val.npz --plot layers.png --output diagnosis.json
+      mobilekit report bench_out --diagnosis diagnosis.json -o report.html
       mobilekit convert sample_models/outliers_mlp.keras -o mixed.tflite --quantize int8 \\
           --calibration sample_models/digits_calibration.npz --keep-float hidden
     """
     from .._io import write_bytes_atomic, write_json_atomic
-    from ..analysis.diagnosis import diagnose, format_diagnosis, layer_chart_data
+    from ..analysis.diagnosis import diagnose, format_diagnosis
     from ..errors import UsageError
     from ..records import to_dict
 
@@ -66,13 +67,15 @@ def diagnose_command(model, calibration, calibration_samples, data, what_if, lim
     if plot_path or html_path:
         from ..reporting.diagnosis import layer_error_png, render_diagnosis_html
 
-        chart = layer_error_png(layer_chart_data(result))
+        chart = layer_error_png(to_dict(result))
         if plot_path:
             write_bytes_atomic(Path(plot_path), chart)
         if html_path:
             render_diagnosis_html(result, Path(html_path), chart_png=chart)
     if json_path:
-        write_json_atomic(Path(json_path), {"schema": "mobilekit.diagnosis/1", **to_dict(result)})
+        from ..reporting.diagnosis import DIAGNOSIS_SCHEMA
+
+        write_json_atomic(Path(json_path), {"schema": DIAGNOSIS_SCHEMA, **to_dict(result)})
     if as_json:
         echo_json(result)
     else:

@@ -9,15 +9,48 @@ import numpy as np
 
 from .._io import write_text_atomic
 
+DIAGNOSIS_SCHEMA = "mobilekit.diagnosis/1"
 CAPTION = ("Per-layer int8 error in network order: SNR of each layer's output against its float "
            "twin fed the same quantized input (lower is worse; the worst layer in red), and the "
            "RMS error in quantization steps.")
 
 
-def layer_error_png(chart: dict) -> bytes:
-    """Two stacked bar charts from ``analysis.diagnosis.layer_chart_data``: SNR in dB (exact
-    layers drawn at the top of the axis and marked) and RMSE/scale per layer."""
+def read_diagnosis(path) -> dict:
+    """A `mobilekit diagnose --output` file, checked to be one."""
+    import json
+    from pathlib import Path
+
+    from ..errors import ReportError
+
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"cannot read diagnosis {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or record.get("schema") != DIAGNOSIS_SCHEMA:
+        raise ReportError(f"{path} is not a diagnosis file (schema {DIAGNOSIS_SCHEMA})",
+                          hint="write one with `mobilekit diagnose MODEL --calibration DATA "
+                               "--output diagnosis.json`")
+    return record
+
+
+def diagnosis_figures(records) -> list[tuple[str, str, bytes]]:
+    """``(slug, caption, png)`` per diagnosis record, for a report's figure list."""
+    return [(f"layer_errors_{index:02d}", f"{CAPTION} Model: {record['model']}.",
+             layer_error_png(record)) for index, record in enumerate(records, start=1)]
+
+
+def layer_error_png(record: dict) -> bytes:
+    """Two stacked bar charts from a diagnosis record (``to_dict(DiagnoseResult)`` or its JSON
+    file) in network order: SNR in dB (exact layers drawn at the top and marked) and RMSE/scale.
+    The worst layer is drawn in red."""
     from .plots import _figure as figure, _plain as plain, _png as png
+
+    chart = {"layers": [layer["layer"] for layer in record["layers"]],
+             "snr_db": [layer["snr_db"] for layer in record["layers"]],
+             "rmse_over_scale": [layer["rmse_over_scale"] for layer in record["layers"]],
+             "worst": record["ranking"][0] if record["ranking"] else None}
 
     names = [plain(name) for name in chart["layers"]]
     snr = np.asarray([np.nan if v is None else v for v in chart["snr_db"]], dtype=np.float64)
@@ -47,10 +80,10 @@ def layer_error_png(chart: dict) -> bytes:
 
 def render_diagnosis_html(result, output, *, chart_png: bytes | None = None) -> None:
     """A page with the ranking table, the what-if table and the per-layer chart."""
-    from ..analysis.diagnosis import layer_chart_data
+    from ..records import to_dict
 
     e = html.escape
-    chart_png = chart_png if chart_png is not None else layer_error_png(layer_chart_data(result))
+    chart_png = chart_png if chart_png is not None else layer_error_png(to_dict(result))
     by_name = {layer.layer: layer for layer in result.layers}
     rows = "".join(
         f"<tr><td>{rank}</td><td>{e(name)}</td><td>{e('+'.join(by_name[name].ops))}</td>"
