@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from ..errors import DataError, ModelError, UsageError
+from ..data.labels import class_labels
+from ..errors import DataError, UsageError
 
 
 @dataclasses.dataclass
@@ -105,16 +106,6 @@ def reference_predict(reference, x):
     return np.asarray(outputs, dtype=np.float32), loaded.source
 
 
-def _labels(labels, count):
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] > 1:
-        labels = labels.argmax(axis=1)
-    labels = labels.reshape(-1)
-    if len(labels) != count:
-        raise DataError(f"{len(labels)} labels for {count} outputs; give exactly one label per sample")
-    return labels.astype(np.int64)
-
-
 def accuracy_from_outputs(outputs, labels) -> dict:
     """{samples, classes, top1, top5} from class scores (N, classes) and labels (N,) or one-hot.
 
@@ -124,13 +115,11 @@ def accuracy_from_outputs(outputs, labels) -> dict:
     if outputs.ndim == 0 or len(outputs) == 0:
         raise DataError("no outputs to score (0 samples)")
     outputs = outputs.reshape(len(outputs), -1)
-    labels = _labels(labels, len(outputs))
     classes = outputs.shape[1]
+    labels = class_labels(labels, count=len(outputs), counted="outputs",
+                          classes=classes if classes >= 2 else None)
     if classes < 2:
         raise DataError("the model gives one value per sample; accuracy needs a score per class")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise DataError(f"labels run from {labels.min()} to {labels.max()} but the model scores "
-                        f"{classes} classes (0..{classes - 1})")
     top1 = float(np.mean(outputs.argmax(axis=1) == labels))
     top5 = None
     if classes >= 5:

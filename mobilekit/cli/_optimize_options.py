@@ -117,20 +117,17 @@ def resolve_optimize(ctx, given: dict, command_kwargs: dict, recipe_path, varian
     return values
 
 
-def format_optimization(record: dict) -> str:
-    """A few lines on what each step did and what the .tflite read-back confirmed."""
+def format_optimization(record) -> str:
+    """A few lines on what each step did and what the .tflite read-back confirmed, from the
+    OptimizeRecord convert returns."""
     lines = ["Optimization (details in the model card under \"optimization\"):"]
-    baseline = record.get("baseline_val_accuracy")
-    if baseline is not None:
-        lines.append(f"  val accuracy before: {baseline:.4f}")
-    for step in record.get("steps", []):
-        accuracy = step.get("val_accuracy")
-        shown = f"val accuracy {accuracy:.4f}, " if accuracy is not None else ""
-        lines.append(f"  {step['step']:<8} {shown}{step.get('epochs_run', 0)} epoch(s), "
-                     f"{step['wall_time_s']:.1f} s")
-    verification = record.get("tflite_verification") or {}
-    for check in verification.get("checks", []):
-        lines.append(f"  verified {check}")
-    for failure in verification.get("failures", []):
-        lines.append(f"  FAILED {failure}")
+    if record.baseline_val_accuracy is not None:
+        lines.append(f"  val accuracy before: {record.baseline_val_accuracy:.4f}")
+    for step in record.steps:
+        shown = f"val accuracy {step.val_accuracy:.4f}, " if step.val_accuracy is not None else ""
+        lines.append(f"  {step.step:<8} {shown}{step.epochs_run} epoch(s), {step.wall_time_s:.1f} s")
+    verification = record.tflite_verification
+    if verification is not None:
+        lines += [f"  verified {check}" for check in verification.checks]
+        lines += [f"  FAILED {failure}" for failure in verification.failures]
     return "\n".join(lines)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from .._compat import ToolVersions
 from .._io import sha256_path, write_bytes_atomic, write_json_atomic
-from ..errors import CalibrationError, ConversionError, DataError, UsageError
+from ..errors import CalibrationError, ConversionError, DataError, OptimizationError, UsageError
 from ..models.keras import load_model
+from ..optimization.record import OptimizeRecord
 
 QUANTIZE_MODES = ("none", "fp16", "dynamic", "int8", "int16x8")
 IO_TYPES = ("float32", "int8", "uint8")
@@ -56,7 +57,7 @@ class ConvertResult:
     conversion_time_s: float
     total_time_s: float
     tool_versions: ToolVersions
-    optimization: dict | None
+    optimization: object  # OptimizeRecord (with its tflite_verification), a dict kept verbatim, or None
     warnings: list
     created_utc: str
     keep_float: dict | None = None   # layers kept float in an int8 model, size cost, top-1
@@ -64,7 +65,7 @@ class ConvertResult:
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
-            normalize: str | None = None, optimization: dict | None = None,
+            normalize: str | None = None, optimization=None,
             progress: bool | None = None, keep_float=None, max_accuracy_drop: float | None = None,
             data=None, keep_float_size_cap: float | None = None,
             accuracy_reference=None) -> ConvertResult:
@@ -75,12 +76,20 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     integer, calibrated on ``calibration``), ``int16x8`` (int16 activations, calibrated).
     ``calibration``: any source ``mobilekit.data.load_samples`` reads; the first
     ``calibration_samples`` (default 200) samples are used. ``io_type``: the dtype of the int8
-    model's inputs and outputs. ``optimization`` is stored verbatim in the card.
+    model's inputs and outputs.
+
+    ``optimization``: the ``OptimizeRecord`` of the steps that produced ``model`` (its dict form is
+    read back strictly). Kernels pruned for latency are then stored sparse, and the claims are
+    read back from the converted flatbuffer before anything is written; the card holds the record
+    with that ``tflite_verification``, and a failed read-back raises OptimizationError after the
+    .tflite and its card (with the failures) are written. Any other dict is stored verbatim.
+
     ``keep_float`` (int8 only): Keras layer names to leave in float, or ``"auto"`` to keep the
     worst layers float until top-1 on labelled ``data`` is within ``max_accuracy_drop`` points
-    of the Keras model (stopping before the model passes ``keep_float_size_cap`` of its float32
-    size, default 1.0). When the final model misses ``max_accuracy_drop``, the files are still
-    written and ``BudgetExceeded`` (exit 3) is raised with the result as ``.record``.
+    of the Keras model (or of ``accuracy_reference``, the model before optimization), stopping
+    before the model passes ``keep_float_size_cap`` of its float32 size (default 1.0). When the
+    final model misses ``max_accuracy_drop``, the files are still written and
+    ``BudgetExceeded`` (exit 3) is raised with the result as ``.record``.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
@@ -88,6 +97,7 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     selective = keep_float is not None or max_accuracy_drop is not None
     if selective and quantize != "int8":
         raise UsageError(f"--keep-float and --max-accuracy-drop need --quantize int8, not {quantize}")
+    optimization = _optimize_record(optimization)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
     needs_calibration = quantize in ("int8", "int16x8")
@@ -106,7 +116,8 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from .._compat import tf, tool_versions
 
     converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type, sparse_weights=_pruned_for_latency(optimization))
+    _configure(tf(), converter, quantize, io_type,
+               sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
     conversion_started = time.perf_counter()
     keep_record = None
     if selective:
@@ -123,7 +134,11 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from ..models.tflite import describe_tflite, gzip_size
 
     described = describe_tflite(content, where=f"converted {output.name}")
-    write_bytes_atomic(output, content)
+    if isinstance(optimization, OptimizeRecord):
+        from ..optimization.verification import verify_against_record
+
+        optimization = dataclasses.replace(optimization, tflite_verification=verify_against_record(
+            content, optimization, model_path=output))
     versions = tool_versions()
     if loaded.kind == "keras3":
         from .._compat import keras3
@@ -147,7 +162,13 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         keep_float=keep_record)
     from ..records import to_dict
 
+    # The model and its card go out as a set: the card is written once, after the model.
+    write_bytes_atomic(output, content)
     write_json_atomic(card_path, {"schema": MODEL_CARD_SCHEMA, **to_dict(result)})
+    verification = getattr(optimization, "tflite_verification", None)
+    if verification is not None and not verification.passed:
+        raise OptimizationError(f"the .tflite does not hold the optimization's claims: "
+                                f"{verification.failures[0]} (details in {card_path})")
     if keep_record is not None and keep_record["met_budget"] is False:
         from ..errors import BudgetExceeded
         from .selective import budget_advice
@@ -156,6 +177,13 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         error.record = result
         raise error
     return result
+
+
+def _optimize_record(optimization):
+    """An OptimizeRecord, or its dict form parsed strictly; any other value is kept as given."""
+    if isinstance(optimization, dict) and "steps" in optimization:
+        return OptimizeRecord.from_dict(optimization)
+    return optimization
 
 
 def _check_arguments(quantize, io_type, calibration, calibration_samples, output):
@@ -216,13 +244,6 @@ def _make_converter(tf, loaded):
             return lite.TFLiteConverter.from_keras_model(loaded.model)
     except Exception as exc:
         raise ConversionError(f"cannot prepare {loaded.source} for conversion: {useful_error(exc)}") from None
-
-
-def _pruned_for_latency(optimization: dict | None) -> bool:
-    """Whether the optimization record says the kernels were pruned for XNNPACK's sparse path."""
-    steps = (optimization or {}).get("steps", [])
-    return any(step.get("step") == "prune" and (step.get("params") or {}).get("for_latency")
-               for step in steps)
 
 
 def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):

@@ -12,11 +12,12 @@ from ..errors import DataError
 
 
 def class_labels(labels, *, count: int | None = None, classes: int | None = None,
-                 where: str = "labels") -> np.ndarray:
+                 where: str = "labels", counted: str = "samples") -> np.ndarray:
     """``labels`` as int64 class ids of shape (N,), or a DataError naming what is wrong.
 
-    ``count``: the number of samples the labels belong to. ``classes``: how many classes the model
-    scores (ids must lie in 0..classes-1, one-hot rows must have that many columns).
+    ``count``: the number of samples the labels belong to (``counted`` names them in the error:
+    "samples", "outputs"). ``classes``: how many classes the model scores (ids must lie in
+    0..classes-1, one-hot rows must have that many columns).
     """
     y = np.asarray(labels)
     if y.dtype.kind not in "biuf":
@@ -32,7 +33,7 @@ def class_labels(labels, *, count: int | None = None, classes: int | None = None
         raise DataError(f"{where} have shape {y.shape}; expected (N,) class indices or "
                         "(N, classes) one-hot rows")
     if count is not None and len(y) != count:
-        raise DataError(f"{where}: {len(y)} labels for {count} samples",
+        raise DataError(f"{where}: {len(y)} labels for {count} {counted}",
                         hint="give exactly one label per sample")
     if y.dtype.kind == "f" and (not np.isfinite(y).all() or not np.all(y == np.round(y))):
         raise DataError(f"{where} are not whole class indices",
@@ -40,16 +41,22 @@ def class_labels(labels, *, count: int | None = None, classes: int | None = None
     if len(y) and y.min() < 0:
         raise DataError(f"{where} include negative class {int(y.min())}")
     if classes is not None and len(y) and y.max() >= classes:
-        raise DataError(f"{where} run from {int(y.min())} to {int(y.max())} but the model scores "
-                        f"{classes} classes (0..{classes - 1})")
+        raise DataError(f"{where} run from {int(y.min())} to {int(y.max())} but the model has "
+                        f"{classes} outputs ({classes} classes, 0..{classes - 1})")
     return y.astype(np.int64)
+
+
+def is_one_hot(labels, units: int) -> bool:
+    """Whether ``labels`` are one-hot rows for a model with ``units`` (> 1) outputs."""
+    y = np.asarray(labels)
+    return y.ndim == 2 and units > 1 and y.shape[1] == units
 
 
 def looks_like_class_labels(labels, units: int) -> bool:
     """Whether ``labels`` are class ids or one-hot rows for a model with ``units`` outputs (rather
     than regression targets): what optimize's loss inference and label checks go by."""
     y = np.asarray(labels)
-    if y.ndim == 2 and units > 1 and y.shape[1] == units:
+    if is_one_hot(y, units):
         return True
     flat = y.reshape(len(y), -1)
     if flat.shape[1] != 1 or y.dtype.kind not in "biuf":

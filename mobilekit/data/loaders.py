@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .labels import class_labels
 
 NORMALIZE_CHOICES = ("none", "0-1", "-1-1", "imagenet")
 DEFAULT_IMAGE_NORMALIZE = "0-1"
@@ -96,7 +97,7 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None):
                         hint="save an .npz with arrays x and y")
     if limit is not None:
         x, y = x[:int(limit)], y[:int(limit)]
-    y = _check_labels(y, len(x), str(path))
+    y = class_labels(y, count=len(x), where=f"labels in {path}")
     if input_shape is not None:
         x = check_samples(x, input_shape, what=f"data {path}")
     else:
@@ -200,28 +201,6 @@ def _load_npy(path):
                         hint="store a numeric array with numpy.save") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-
-
-def _check_labels(y, count, where):
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise DataError(f"labels in {where} have dtype {y.dtype}; expected class indices")
-    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
-        y = np.argmax(y, axis=1)
-    elif y.ndim == 2:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise DataError(f"labels in {where} have shape {y.shape}; expected (N,) class indices or "
-                        "(N, classes) one-hot rows")
-    if len(y) != count:
-        raise DataError(f"labels in {where}: {len(y)} labels for {count} samples",
-                        hint="give exactly one label per sample")
-    if y.dtype.kind == "f":
-        if not np.isfinite(y).all() or not np.all(y == np.round(y)):
-            raise DataError(f"labels in {where} are not whole class indices")
-    if len(y) and y.min() < 0:
-        raise DataError(f"labels in {where} include negative class {int(y.min())}")
-    return y.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------

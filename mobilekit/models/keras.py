@@ -1,7 +1,10 @@
-"""Loading the models convert and evaluate accept: Keras 2 and Keras 3 ``.keras``, ``.h5``, SavedModel.
+"""The one Keras model loader: Keras 2 and Keras 3 ``.keras``, ``.h5``, SavedModel, or a model object.
 
 A ``.keras`` file records the Keras version that wrote it; Keras 3 files cannot be read by tf_keras,
-so they load with Keras 3 (``_compat.keras3``) and convert through the same TFLite converter.
+so they load with Keras 3 (``_compat.keras3``) and convert through the same TFLite converter. An
+in-memory model's kind is read from its class hierarchy (no Keras import). Fine-tuning (TF-MOT)
+needs tf_keras: ``LoadedModel.for_training`` gives that model, rebuilding a Keras 3 one in tf_keras
+(``_keras3``); ``load_training_model`` is both steps in one call.
 """
 from __future__ import annotations
 
@@ -20,6 +23,25 @@ class LoadedModel:
     path: Path | None
     model: object = None   # the Keras model (None for a SavedModel directory)
 
+    def for_training(self, *, what: str = "model"):
+        """``(tf_keras model, notes)`` for TF-MOT: a Keras 3 model is rebuilt in tf_keras (the notes
+        say so), a SavedModel folder is loaded with tf_keras."""
+        if self.kind == "tf_keras":
+            return self.model, []
+        if self.kind == "keras3":
+            from ._keras3 import rebuild_in_tf_keras
+
+            return rebuild_in_tf_keras(self.model, what=what if self.path is None
+                                       else f"{what} {self.path.name}")
+        from .._compat import keras
+
+        try:
+            return keras().models.load_model(self.path, compile=False), []
+        except Exception as exc:  # Keras raises many types for bad files and custom layers
+            raise ModelError(f"cannot load {what} {self.path} with tf_keras: {_last_line(exc)}",
+                             hint="fine-tuning needs a SavedModel written by tf_keras, or a "
+                                  ".keras/.h5 file") from None
+
     def input_shapes(self) -> list[tuple]:
         """Input shapes including the batch dimension (None where free)."""
         if self.kind == "saved_model":
@@ -28,11 +50,11 @@ class LoadedModel:
                 for tensor in self.model.inputs]
 
 
-def check_model_path(path) -> tuple[Path, str]:
+def check_model_path(path, *, what: str = "model") -> tuple[Path, str]:
     """Cheap checks before TensorFlow is imported: exists, and a kind of file convert can read."""
     path = Path(path).expanduser()
     if not path.exists():
-        raise ModelError(f"model not found: {path}")
+        raise ModelError(f"{what} not found: {path}")
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise ModelError(f"{path} is a folder without saved_model.pb, so not a SavedModel",
@@ -70,16 +92,19 @@ def _keras_file_kind(path: Path) -> str:
     return "keras3" if version.startswith("3") else "tf_keras"
 
 
-def load_model(model) -> LoadedModel:
-    """A path or an in-memory Keras model -> LoadedModel; ModelError when it cannot be loaded."""
+def load_model(model, *, what: str = "model") -> LoadedModel:
+    """A path or an in-memory Keras model -> LoadedModel; ModelError when it cannot be loaded.
+
+    ``what`` names the model in errors ("teacher model", ...)."""
     if not isinstance(model, (str, Path)):
         if not hasattr(model, "inputs") or not hasattr(model, "predict"):
-            raise ModelError(f"expected a model path or a Keras model, got {type(model).__name__}")
-        kind = "keras3" if type(model).__module__.startswith("keras.") else "tf_keras"
-        return LoadedModel(kind=kind, source=f"<in-memory {type(model).__name__} "
-                                             f"{getattr(model, 'name', '')}>".replace(" >", ">"),
+            raise ModelError(f"expected a model path or a Keras model for the {what}, "
+                             f"got {type(model).__name__}")
+        return LoadedModel(kind=_in_memory_kind(model),
+                           source=f"<in-memory {type(model).__name__} "
+                                  f"{getattr(model, 'name', '')}>".replace(" >", ">"),
                            path=None, model=model)
-    path, kind = check_model_path(model)
+    path, kind = check_model_path(model, what=what)
     if kind == "saved_model":
         return LoadedModel(kind=kind, source=str(path), path=path)
     if kind == "keras3":
@@ -88,7 +113,7 @@ def load_model(model) -> LoadedModel:
         tf()
         module = keras3()
         if module is None:
-            raise ModelError(f"{path} was saved by Keras 3, which is not installed",
+            raise ModelError(f"{what} {path} was saved by Keras 3, which is not installed",
                              hint="pip install 'keras>=3'")
     else:
         from .._compat import keras
@@ -100,9 +125,28 @@ def load_model(model) -> LoadedModel:
         fallback = _try_keras3(path) if kind == "tf_keras" and path.suffix.lower() == ".keras" else None
         if fallback is not None:
             return LoadedModel(kind="keras3", source=str(path), path=path, model=fallback)
-        raise ModelError(f"cannot load {path} as a Keras model: {_last_line(exc)}",
+        raise ModelError(f"cannot load {what} {path} as a Keras model: {_last_line(exc)}",
                          hint="custom layers must be importable; re-save with model.save()") from None
     return LoadedModel(kind=kind, source=str(path), path=path, model=loaded)
+
+
+def load_training_model(model, *, what: str = "model"):
+    """``(tf_keras model, notes)`` from a path or a model object: ``load_model`` then
+    ``LoadedModel.for_training``. The optimization steps, the distillation teacher and stripping
+    load through here."""
+    return load_model(model, what=what).for_training(what=what)
+
+
+def _in_memory_kind(model) -> str:
+    # The first Keras base class in the hierarchy says which Keras built it, also for a user's
+    # subclass defined outside both packages.
+    for cls in type(model).__mro__:
+        module = cls.__module__ or ""
+        if module.startswith("tf_keras."):
+            return "tf_keras"
+        if module.startswith("keras."):
+            return "keras3"
+    return "tf_keras"
 
 
 def _try_keras3(path):

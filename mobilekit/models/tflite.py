@@ -45,16 +45,18 @@ def _guess_kind(content: bytes) -> str:
 
 
 def open_interpreter(content: bytes, *, where: str = "model", num_threads: int | None = None,
-                     use_xnnpack: bool = True):
+                     use_xnnpack: bool = True, preserve_all_tensors: bool = False):
     """A LiteRT interpreter on ``content``, or a ModelError for a corrupt or truncated file.
 
     ``use_xnnpack=False`` keeps the plain builtin kernels: XNNPACK folds ops into DELEGATE nodes
-    and would hide the op list from ``describe_tflite``.
+    and would hide the op list from ``describe_tflite``. ``preserve_all_tensors`` keeps every
+    intermediate readable after ``invoke`` (weights expanded by DENSIFY/DEQUANTIZE).
     """
     from .._compat import make_interpreter
 
     try:
-        return make_interpreter(model_content=content, num_threads=num_threads, use_xnnpack=use_xnnpack)
+        return make_interpreter(model_content=content, num_threads=num_threads, use_xnnpack=use_xnnpack,
+                                preserve_all_tensors=preserve_all_tensors)
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"{where} is corrupt or truncated: {str(exc).strip().splitlines()[0]}",
                          hint="re-create it with `mobilekit convert`") from None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 from ..errors import OptimizationArgumentError, OptimizationError
-from .training import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
-                       keras_kernel_stats, labelled, load_model, tfmot_internal)
-from .pruning import SPARSITY_TOLERANCE
+from .record import StepRecord
+from .training import (FitSettings, accuracy, copy_model, fit, keras_kernel_stats,
+                       prepare, tfmot_internal)
+from .pruning import verify_sparsity
+from .verification import cluster_findings
 
 
 def check_cluster_args(clusters):
@@ -31,17 +33,10 @@ def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bo
     check_cluster_args(clusters)
     settings = settings or FitSettings()
     started = time.perf_counter()
-    model, notes = load_model(model)
-    from .stripping import has_wrappers, strip_wrappers
+    model, notes, train, val = prepare(model, train, val)
+    from .stripping import strip_before
 
-    if has_wrappers(model, "prune"):
-        model = strip_wrappers(model)
-        notes.append("pruning wrappers stripped before clustering")
-    x_train, y_train = train = labelled(train, what="training", input_shape=model.input_shape)
-    classes = check_fits(model, x_train, y_train, what="training")
-    if val is not None:
-        val = labelled(val, what="validation", input_shape=model.input_shape)
-        check_fits(model, *val, what="validation", classes=classes)
+    model = strip_before(model, "clustering", ("prune",), notes)
 
     from .._compat import keras, tfmot
 
@@ -84,14 +79,8 @@ def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bo
     verify_clusters(record.kernels, int(clusters), record.checks, where="model",
                     zero_extra=bool(preserve_sparsity), per_channel=False)
     if preserve_sparsity and min_sparsity:
-        short = [kernel for kernel in record.kernels
-                 if kernel.sparsity < min_sparsity - SPARSITY_TOLERANCE]
-        if short:
-            raise OptimizationError(f"sparsity-preserving clustering lost zeros: kernel "
-                                    f"{short[0].layer} has {short[0].sparsity:.1%} zeros, below "
-                                    f"{min_sparsity:.0%}")
-        record.checks.append(f"model: sparsity kept >= {min_sparsity - SPARSITY_TOLERANCE:.0%} in "
-                             f"all {len(record.kernels)} clustered kernels")
+        verify_sparsity(record.kernels, min_sparsity, None, record.checks, where="model",
+                        hint="sparsity-preserving clustering lost zeros")
     record.wall_time_s = round(time.perf_counter() - started, 3)
     return wrapped, record
 
@@ -104,23 +93,10 @@ def strip_clustering(model):
 
 
 def verify_clusters(kernels, clusters, checks, *, where, zero_extra, per_channel):
-    """Each kernel holds at most ``clusters`` distinct values (+1 for the kept zeros).
-
-    ``per_channel`` counts per output channel: int8 kernels quantized per channel map one float
-    centroid to a different integer in each channel.
-    """
-    limit = clusters + (1 if zero_extra else 0)
-    field = "max_unique_per_channel" if per_channel else "unique_values"
-    over = [kernel for kernel in kernels if getattr(kernel, field) > limit]
-    if over:
-        worst = max(over, key=lambda kernel: getattr(kernel, field))
-        raise OptimizationError(
-            f"clustering verification failed in the {where}: kernel {worst.layer} has "
-            f"{getattr(worst, field)} distinct values{' in one channel' if per_channel else ''}, "
-            f"more than {limit}")
-    checks.append(f"{where}: all {len(kernels)} clustered kernels hold <= {limit} distinct values"
-                  f"{' per output channel' if per_channel else ''} (most "
-                  f"{max(getattr(kernel, field) for kernel in kernels)})")
+    """``verification.cluster_findings`` on Keras kernels: an OptimizationError on the first
+    failure, else the confirmed claims appended to ``checks``."""
+    cluster_findings(kernels, clusters, where=where, zero_extra=zero_extra,
+                     per_channel=per_channel).require(checks, f"clustering verification failed in the {where}")
 
 
 def _size(shape) -> int:

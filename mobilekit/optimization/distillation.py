@@ -4,8 +4,10 @@ from __future__ import annotations
 import time
 
 from ..errors import OptimizationArgumentError, OptimizationError
-from .training import (FitSettings, StepRecord, accuracy, check_fits, fit, infer_loss, labelled,
-                       load_model, outputs_are_probabilities)
+from ..models.keras import load_training_model
+from .record import StepRecord
+from .training import (FitSettings, accuracy, fit, infer_loss,
+                       outputs_are_probabilities, prepare)
 
 
 def distill(student, teacher, train, *, val=None, temperature: float = 4.0, alpha: float = 0.1,
@@ -21,8 +23,8 @@ def distill(student, teacher, train, *, val=None, temperature: float = 4.0, alph
         raise OptimizationArgumentError(f"temperature must be positive, got {temperature}")
     if not 0.0 <= float(alpha) <= 1.0:
         raise OptimizationArgumentError(f"alpha must be in [0, 1] (weight of the hard labels), got {alpha}")
-    student, notes = load_model(student, what="student model")
-    teacher, teacher_notes = load_model(teacher, what="teacher model")
+    student, notes = load_training_model(student, what="student model")
+    teacher, teacher_notes = load_training_model(teacher, what="teacher model")
     if tuple(teacher.output_shape[1:]) != tuple(student.output_shape[1:]):
         raise OptimizationError(
             f"teacher output shape {tuple(teacher.output_shape[1:])} differs from the student's "
@@ -32,13 +34,9 @@ def distill(student, teacher, train, *, val=None, temperature: float = 4.0, alph
         raise OptimizationError(
             f"teacher input shape {tuple(teacher.input_shape[1:])} differs from the student's "
             f"{tuple(student.input_shape[1:])}: both must read the same samples")
-    x_train, y_train = train = labelled(train, what="training", input_shape=student.input_shape)
-    classes = check_fits(student, x_train, y_train, what="training")
-    if val is not None:
-        val = labelled(val, what="validation", input_shape=student.input_shape)
-        check_fits(student, *val, what="validation", classes=classes)
+    student, _, train, val = prepare(student, train, val)
 
-    hard_loss, metrics = infer_loss(student, y_train, settings)
+    hard_loss, metrics = infer_loss(student, train[1], settings)
     distiller = _distiller(student, teacher, hard_loss, float(temperature), float(alpha))
     from .._compat import keras
 

@@ -2,39 +2,14 @@
 strip), each fine-tuned on the user's labelled data and verified, in one OptimizeRecord."""
 from __future__ import annotations
 
-import dataclasses
 import time
 
-from .._compat import ToolVersions
-from ..errors import OptimizationArgumentError, OptimizationError
+from ..errors import OptimizationArgumentError
 from . import clustering, distillation, pruning, quantization, stripping
-from .training import FitSettings, StepRecord, accuracy, check_fits, labelled, load_model
+from .record import OptimizeRecord, StepRecord
+from .training import FitSettings, accuracy, prepare
 
 STEP_ORDER = ("distill", "prune", "cluster", "qat", "strip")
-
-
-@dataclasses.dataclass
-class OptimizeRecord:
-    """The whole optimization: settings, every step's record, and the accuracy it ended with."""
-
-    steps: list  # StepRecord per step run, in order
-    settings: dict
-    train_samples: int
-    val_samples: int | None
-    baseline_val_accuracy: float | None
-    final_val_accuracy: float | None
-    wall_time_s: float
-    quantize: str | None = None  # the conversion planned after it, when known
-    notes: list = dataclasses.field(default_factory=list)
-    tool_versions: ToolVersions | None = None
-
-    def step(self, name: str) -> StepRecord | None:
-        return next((step for step in self.steps if step.step == name), None)
-
-    def as_dict(self) -> dict:
-        from ..records import to_dict
-
-        return to_dict(self)
 
 
 def optimize(model, train, *, val=None,
@@ -80,25 +55,13 @@ def optimize(model, train, *, val=None,
                            loss=loss, metrics=metrics, early_stopping_patience=early_stopping_patience,
                            verbose=verbose, seed=seed)
 
-    model, notes = load_model(model)
-    train = labelled(train, what="training", input_shape=model.input_shape)
-    classes = check_fits(model, *train, what="training")
-    if val is not None:
-        val = labelled(val, what="validation", input_shape=model.input_shape)
-        check_fits(model, *val, what="validation", classes=classes)
+    # Read and checked once here; every step takes the CheckedData as it is.
+    model, notes, train, val = prepare(model, train, val)
     # Problems a later step would find only after minutes of training are refused now.
     if prune is not None and not prune_for_latency:
-        if not any(pruning.prunable(layer, prune_structure) for layer in model.layers):
-            what = ("Conv2D or Dense layer whose input channels are a multiple of 4"
-                    if prune_structure == "2:4" else "layer with a prunable kernel")
-            raise OptimizationError(f"model {model.name} has no {what}; nothing to prune")
+        pruning.prunable_layers(model, prune_structure)
     if qat and not qat_skip_unsupported:
-        unsupported = quantization.unsupported_layers(model)
-        if unsupported:
-            raise OptimizationError(
-                f"QAT cannot quantize layer(s) {', '.join(unsupported)}: TF-MOT has no 8-bit scheme "
-                "for them; pass --qat-skip-unsupported to quantize only the supported layers, or "
-                "remove those layers (e.g. do Rescaling in preprocessing)")
+        quantization.quantizable(model, skip_unsupported=False)
 
     record = OptimizeRecord(
         steps=[], settings={"epochs": int(epochs), "batch_size": int(batch_size),

@@ -6,13 +6,13 @@ import math
 import time
 
 from ..errors import OptimizationArgumentError, OptimizationError
-from .training import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
-                       keras_kernel_stats, labelled, load_model, tfmot_internal)
+from .record import StepRecord
+from .training import (FitSettings, accuracy, copy_model, fit, keras_kernel_stats,
+                       prepare, tfmot_internal)
+from .verification import sparsity_findings
 
 SCHEDULES = ("polynomial", "constant")
 STRUCTURES = (None, "2:4")
-# Kernels must reach the target within this margin (masks round to whole weights).
-SPARSITY_TOLERANCE = 0.01
 
 
 def check_prune_args(sparsity, schedule="polynomial", structure=None, for_latency=False):
@@ -49,17 +49,12 @@ def prune(model, train, *, val=None, sparsity: float | None = 0.5, schedule: str
     check_prune_args(sparsity, schedule, structure, for_latency)
     settings = settings or FitSettings()
     started = time.perf_counter()
-    model, notes = load_model(model)
-    x_train, y_train = train = labelled(train, what="training", input_shape=model.input_shape)
-    classes = check_fits(model, x_train, y_train, what="training")
-    if val is not None:
-        val = labelled(val, what="validation", input_shape=model.input_shape)
-        check_fits(model, *val, what="validation", classes=classes)
+    model, notes, train, val = prepare(model, train, val)
 
     from .._compat import keras, tfmot
 
     k, sparsity_api = keras(), tfmot().sparsity.keras
-    steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
+    steps_per_epoch = math.ceil(len(train[0]) / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
     pruning_schedule, end_step, schedule_used = _schedule(sparsity_api, float(sparsity), schedule,
                                                           structure, total_steps)
@@ -84,11 +79,7 @@ def prune(model, train, *, val=None, sparsity: float | None = 0.5, schedule: str
         pruned_names = [layer.layer.name for layer in wrapped.layers
                         if isinstance(layer, wrapper_class)]
     else:
-        targets = [layer.name for layer in base.layers if prunable(layer, structure)]
-        if not targets:
-            what = ("Conv2D or Dense layer whose input channels are a multiple of 4"
-                    if structure == "2:4" else "layer with a prunable kernel (Conv, Dense...)")
-            raise OptimizationError(f"model {model.name} has no {what}; nothing to prune")
+        targets = prunable_layers(base, structure)
 
         def wrap(layer):
             if layer.name in targets:
@@ -128,23 +119,20 @@ def strip_pruning(model):
 
 
 def verify_sparsity(kernels, sparsity, structure, checks, *, where, hint=""):
-    """Every pruned kernel reaches the target (minus the tolerance) and, for 2:4, the pattern."""
-    target = 0.5 if structure == "2:4" else float(sparsity)
-    short = [kernel for kernel in kernels if kernel.sparsity < target - SPARSITY_TOLERANCE]
-    if short:
-        worst = min(short, key=lambda kernel: kernel.sparsity)
-        raise OptimizationError(
-            f"pruning verification failed in the {where}: kernel {worst.layer} has "
-            f"{worst.sparsity:.1%} zeros, below the {target:.0%} target"
-            + (f" ({len(short)} kernels short)" if len(short) > 1 else "") + (f"; {hint}" if hint else ""))
-    checks.append(f"{where}: all {len(kernels)} pruned kernels have >= {target - SPARSITY_TOLERANCE:.0%} "
-                  f"zeros (lowest {min(kernel.sparsity for kernel in kernels):.1%})")
-    if structure == "2:4":
-        broken = [kernel.layer for kernel in kernels if not kernel.pattern_2_4]
-        if broken:
-            raise OptimizationError(f"2:4 verification failed in the {where}: kernels "
-                                    f"{', '.join(broken)} break the pattern")
-        checks.append(f"{where}: all {len(kernels)} pruned kernels follow the 2:4 pattern")
+    """``verification.sparsity_findings`` on Keras kernels: an OptimizationError on the first
+    failure, else the confirmed claims appended to ``checks``."""
+    sparsity_findings(kernels, sparsity, structure, where=where).require(
+        checks, f"pruning verification failed in the {where}", hint)
+
+
+def prunable_layers(model, structure) -> list[str]:
+    """Names of the layers ``prune`` would wrap, or an OptimizationError when there are none."""
+    targets = [layer.name for layer in model.layers if prunable(layer, structure)]
+    if not targets:
+        what = ("Conv2D or Dense layer whose input channels are a multiple of 4"
+                if structure == "2:4" else "layer with a prunable kernel (Conv, Dense...)")
+        raise OptimizationError(f"model {model.name} has no {what}; nothing to prune")
+    return targets
 
 
 def prunable(layer, structure) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from ..errors import OptimizationArgumentError, OptimizationError
-from .training import (FitSettings, StepRecord, accuracy, check_fits, copy_model, fit,
-                       keras_kernel_stats, kernel_layers, labelled, load_model, tfmot_internal,
-                       unwrapped_name)
+from .record import StepRecord
+from .training import (FitSettings, accuracy, copy_model, fit, keras_kernel_stats,
+                       kernel_layers, prepare, tfmot_internal, unwrapped_name)
 
 PRESERVE = (None, "prune", "cluster", "prune+cluster")
 
@@ -50,6 +50,18 @@ def unsupported_layers(model) -> list[str]:
     return found
 
 
+def quantizable(model, *, skip_unsupported: bool) -> list[str]:
+    """The layers QAT leaves in float (``unsupported_layers``); an OptimizationError naming them
+    unless ``skip_unsupported``."""
+    unsupported = unsupported_layers(model)
+    if unsupported and not skip_unsupported:
+        raise OptimizationError(
+            f"QAT cannot quantize layer(s) {', '.join(unsupported)}: TF-MOT has no 8-bit scheme for "
+            "them; pass --qat-skip-unsupported (skip_unsupported=True) to quantize only the "
+            "supported layers, or remove those layers (e.g. do Rescaling in preprocessing)")
+    return unsupported
+
+
 def _folded_batch_norm(layer) -> bool:
     # Conv/Dense + BatchNormalization are folded by quantize_apply's layout transforms.
     if type(layer).__name__ != "BatchNormalization":
@@ -80,26 +92,14 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
                                 f"got {preserve!r}")
     settings = settings or FitSettings()
     started = time.perf_counter()
-    model, notes = load_model(model)
-    from .stripping import has_wrappers, strip_wrappers
+    model, notes, train, val = prepare(model, train, val)
+    from .stripping import has_wrappers, strip_before
 
     if has_wrappers(model, "quantize"):
         raise OptimizationError(f"model {model.name} is already quantization-aware; run QAT once")
-    if has_wrappers(model, "prune") or has_wrappers(model, "cluster"):
-        model = strip_wrappers(model)
-        notes.append("pruning/clustering wrappers stripped before QAT (their kernels are kept)")
-    x_train, y_train = train = labelled(train, what="training", input_shape=model.input_shape)
-    classes = check_fits(model, x_train, y_train, what="training")
-    if val is not None:
-        val = labelled(val, what="validation", input_shape=model.input_shape)
-        check_fits(model, *val, what="validation", classes=classes)
+    model = strip_before(model, "QAT", ("prune", "cluster"), notes)
 
-    unsupported = unsupported_layers(model)
-    if unsupported and not skip_unsupported:
-        raise OptimizationError(
-            f"QAT cannot quantize layer(s) {', '.join(unsupported)}: TF-MOT has no 8-bit scheme for "
-            "them; pass --qat-skip-unsupported (skip_unsupported=True) to quantize only the "
-            "supported layers, or remove those layers (e.g. do Rescaling in preprocessing)")
+    unsupported = quantizable(model, skip_unsupported=skip_unsupported)
 
     from .._compat import keras, tfmot
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from .training import StepRecord, keras_kernel_stats, kernel_layers, load_model, unwrapped_name
+from ..models.keras import load_training_model
+from .record import StepRecord
+from .training import keras_kernel_stats, kernel_layers, unwrapped_name
 
 
 def _wrapper_types(kind):
@@ -50,10 +52,22 @@ def strip_wrappers(model):
     return model
 
 
+def strip_before(model, step: str, kinds: tuple, notes: list):
+    """``model`` without the ``kinds`` wrappers a later step cannot train through (their kernels
+    are kept), with a note saying so when there were any."""
+    found = [kind for kind in kinds if has_wrappers(model, kind)]
+    if not found:
+        return model
+    names = {"prune": "pruning", "cluster": "clustering"}
+    notes.append(f"{'/'.join(names[kind] for kind in found)} wrappers stripped before {step} "
+                 "(their kernels are kept)")
+    return strip_wrappers(model)
+
+
 def strip(model):
     """Strip the wrappers; returns ``(model, StepRecord)`` with the kernels as they will convert."""
     started = time.perf_counter()
-    model, notes = load_model(model)
+    model, notes = load_training_model(model)
     removed = [kind for kind in ("prune", "cluster") if has_wrappers(model, kind)]
     cqat = has_cqat_variables(model)
     stripped = strip_wrappers(model)

@@ -1,16 +1,19 @@
-"""What every optimization step shares: model loading, labelled data checks, loss inference,
-fine-tuning with per-epoch progress and early stopping, and the kernel measurements steps verify."""
+"""What every optimization step shares: the step preamble (model loaded for training, labelled data
+read and checked once), loss inference, fine-tuning with per-epoch progress and early stopping, and
+the kernel measurements steps verify."""
 from __future__ import annotations
 
 import dataclasses
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, ModelError, OptimizationArgumentError, OptimizationError
+from ..data.labels import class_labels, is_one_hot, looks_like_class_labels
+from ..errors import DataError, OptimizationArgumentError, OptimizationError
+from ..models.keras import load_training_model
+from .record import KernelStats, StepRecord
 
 # Layers whose weights TFLite stores as a "kernel" that pruning and clustering act on.
 KERNEL_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "DepthwiseConv2D",
@@ -39,98 +42,7 @@ class FitSettings:
             raise OptimizationArgumentError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
-@dataclasses.dataclass
-class KernelStats:
-    """One kernel as measured after a step (or read back from a .tflite)."""
-
-    layer: str
-    shape: list
-    sparsity: float  # fraction of exact zeros
-    unique_values: int  # distinct stored values in the whole kernel
-    max_unique_per_channel: int  # distinct values in the worst output channel
-    pattern_2_4: bool  # every 4 consecutive input-channel values hold at least 2 zeros
-
-
-@dataclasses.dataclass
-class StepRecord:
-    """What one step did, how long it took, and what was checked afterwards."""
-
-    step: str  # distill | prune | cluster | qat | strip
-    params: dict
-    wall_time_s: float
-    epochs_run: int = 0
-    val_accuracy: float | None = None
-    train_loss: float | None = None
-    kernels: list = dataclasses.field(default_factory=list)  # KernelStats of the layers it touched
-    checks: list = dataclasses.field(default_factory=list)  # human-readable verified claims
-    notes: list = dataclasses.field(default_factory=list)
-
-
 # ----------------------------------------------------------------------------------------- models
-
-def load_model(model, *, what: str = "model"):
-    """A tf_keras model from a tf_keras/Keras 3 model object or a .keras/.h5/SavedModel path.
-
-    Returns ``(model, notes)``; Keras 3 models are rebuilt in tf_keras (see ``_keras3``).
-    """
-    from .._compat import keras
-
-    k = keras()
-    if isinstance(model, k.Model):
-        return model, []
-    if isinstance(model, (str, Path)):
-        path = Path(model)
-        if not path.exists():
-            raise ModelError(f"{what} not found: {path}")
-        if _saved_by_keras3(path):
-            from .._compat import keras3
-
-            k3 = keras3()
-            if k3 is None:
-                raise ModelError(f"{what} {path} was saved by Keras 3, which is not installed "
-                                 "(pip install keras>=3)")
-            try:
-                loaded = k3.models.load_model(path, compile=False)
-            except Exception as exc:
-                raise ModelError(f"cannot load Keras 3 {what} {path}: {_one_line(exc)}") from exc
-            from ..models._keras3 import rebuild_in_tf_keras
-
-            return rebuild_in_tf_keras(loaded, what=f"{what} {path.name}")
-        try:
-            loaded = k.models.load_model(path, compile=False)
-        except Exception as exc:
-            raise ModelError(f"cannot load {what} {path}: {_one_line(exc)} (expected a tf_keras "
-                             ".keras/.h5 file or a SavedModel folder)") from exc
-        return loaded, []
-    k3 = _keras3_if_loaded()
-    if k3 is not None and isinstance(model, k3.Model):
-        from ..models._keras3 import rebuild_in_tf_keras
-
-        return rebuild_in_tf_keras(model, what=what)
-    raise ModelError(f"{what} must be a Keras model or a path to one, got {type(model).__name__}")
-
-
-def _keras3_if_loaded():
-    # Only look at Keras 3 when the caller already imported it: importing it costs seconds.
-    if "keras" not in sys.modules:
-        return None
-    from .._compat import keras3
-
-    return keras3()
-
-
-def _saved_by_keras3(path: Path) -> bool:
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        return False
-    import json
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            metadata = json.loads(archive.read("metadata.json"))
-    except (KeyError, ValueError, OSError):
-        return False
-    return str(metadata.get("keras_version", "")).startswith("3")
-
 
 def copy_model(model):
     """A fresh copy of ``model`` with the same weights (steps never modify the caller's model)."""
@@ -193,6 +105,37 @@ def unwrapped_name(layer) -> str:
 
 # ------------------------------------------------------------------------------------------- data
 
+class CheckedData(tuple):
+    """An ``(x, y)`` pair already read and checked against the model (``classes``: the class ids
+    found, None for non-class targets). Steps take it as it is, so ``optimize`` checks its data once
+    and hands it to every step."""
+
+    classes: set | None
+
+    def __new__(cls, x, y, classes):
+        pair = super().__new__(cls, (x, y))
+        pair.classes = classes
+        return pair
+
+
+def prepare(model, train, val=None, *, what: str = "model"):
+    """The preamble of every step: ``(tf_keras model, notes, train, val)`` with the model loaded for
+    training (``models.keras.load_training_model``) and the data read and checked as CheckedData."""
+    model, notes = load_training_model(model, what=what)
+    train = checked(model, train, what="training")
+    if val is not None:
+        val = checked(model, val, what="validation", classes=train.classes)
+    return model, notes, train, val
+
+
+def checked(model, data, *, what: str, classes: set | None = None) -> CheckedData:
+    """``data`` read with ``labelled`` and checked with ``check_fits``; CheckedData passes through."""
+    if isinstance(data, CheckedData):
+        return data
+    x, y = labelled(data, what=what, input_shape=model.input_shape)
+    return CheckedData(x, y, check_fits(model, x, y, what=what, classes=classes))
+
+
 def labelled(data, *, what: str, input_shape=None):
     """(x, y) from a path (via ``mobilekit.data.load_labelled``), an (x, y) pair or a dict."""
     if data is None:
@@ -231,34 +174,16 @@ def check_fits(model, x, y, *, what: str, classes: set | None = None):
         raise DataError(f"{what} samples have shape {tuple(x.shape[1:])} but the model expects "
                         f"{expected}")
     units = output_units(model)
-    label_set = label_classes(y, units)
-    if label_set is not None:
-        top = max(label_set)
-        if min(label_set) < 0 or (units > 1 and top >= units):
-            raise DataError(f"{what} labels run from {min(label_set)} to {top} but the model has "
-                            f"{units} outputs (classes 0..{units - 1})")
-        if classes is not None and not label_set <= classes:
-            extra = sorted(label_set - classes)
-            raise DataError(f"{what} data has classes {extra[:10]} that the training data does not "
-                            "have: use a validation set drawn from the same classes")
+    if not looks_like_class_labels(y, units):
+        return None  # regression-style targets: the loss given by the caller decides
+    ids = class_labels(y.reshape(len(y), -1), count=len(x), classes=units if units > 1 else None,
+                       where=f"{what} labels")
+    label_set = set(np.unique(ids).tolist())
+    if classes is not None and not label_set <= classes:
+        extra = sorted(label_set - classes)
+        raise DataError(f"{what} data has classes {extra[:10]} that the training data does not "
+                        "have: use a validation set drawn from the same classes")
     return label_set
-
-
-def label_classes(y, units: int):
-    """The set of class ids in ``y`` (sparse or one-hot), or None for non-class targets."""
-    if is_one_hot(y, units):
-        return set(np.unique(np.argmax(y.reshape(len(y), -1), axis=-1)).tolist())
-    flat = y.reshape(len(y), -1)
-    if flat.shape[1] != 1:
-        return None
-    values = flat[:, 0]
-    if values.dtype.kind == "f" and not np.all(np.equal(np.mod(values, 1), 0)):
-        return None
-    return set(np.unique(values.astype(np.int64)).tolist())
-
-
-def is_one_hot(y, units: int) -> bool:
-    return y.ndim == 2 and units > 1 and y.shape[1] == units
 
 
 def infer_loss(model, y, settings: FitSettings):
@@ -329,6 +254,7 @@ def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), lo
 
     k = keras()
     x_train, y_train = train
+    val = None if val is None else (val[0], val[1])  # a plain pair: Keras rebuilds tuple types
     if compile_model:
         if loss is None:
             loss, metrics = infer_loss(model, y_train, settings)
@@ -372,8 +298,10 @@ def accuracy(model, data, *, batch_size: int = 256) -> float | None:
         threshold = 0.5 if outputs_are_probabilities(model) else 0.0
         predicted = (outputs.reshape(-1) > threshold).astype(np.int64)
         return float(np.mean(predicted == y.reshape(-1).astype(np.int64)))
+    if not looks_like_class_labels(y, units):
+        return None  # top-1 accuracy means nothing for non-class targets
     predicted = np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
-    truth = np.argmax(y, axis=-1) if is_one_hot(y, units) else y.reshape(-1).astype(np.int64)
+    truth = class_labels(y.reshape(len(y), -1), count=len(outputs), where="labels")
     return float(np.mean(predicted == truth))
 
 

@@ -1,15 +1,21 @@
-"""Read an optimization's claims back from the produced .tflite (LiteRT only, no TensorFlow): zeros
-per kernel, the 2:4 pattern, and distinct values per kernel, in the stored (often int8) weights."""
+"""Check an optimization's claims: zeros per kernel, the 2:4 pattern, distinct values per kernel.
+
+``sparsity_findings`` and ``cluster_findings`` are the one checker, used on the Keras kernels after
+each step (``pruning.verify_sparsity`` and ``clustering.verify_clusters`` raise on a failure) and on
+the stored (often int8) weights read back from the .tflite with LiteRT only, no TensorFlow
+(``verify_tflite`` collects every failure for the model card).
+"""
 from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import OptimizationError
-from .training import KernelStats, measure_kernel
+from ..models.tflite import open_interpreter, read_tflite
+from .record import OptimizeRecord, TfliteKernel, TfliteVerification
+from .training import measure_kernel
 
 # op name -> (index of the weights among the op's inputs, input-channel axis, output-channel axis)
 # in TFLite's layouts: CONV_2D (out, kh, kw, in), DEPTHWISE (1, kh, kw, channels),
@@ -21,49 +27,106 @@ KERNEL_OPS = {
     "TRANSPOSE_CONV": (1, -1, 0),
     "CONV_3D": (1, -2, -1),
 }
+# Kernels must reach the target within this margin (masks round to whole weights).
 SPARSITY_TOLERANCE = 0.01
 
 
 @dataclasses.dataclass
-class TfliteKernel(KernelStats):
-    """A kernel as stored in the .tflite: its tensor, op and dtype besides the measurements."""
+class Findings:
+    """What a check confirmed (``checks``) and what it found wrong (``failures``)."""
 
-    tensor: str = ""
-    op: str = ""
-    dtype: str = ""
+    checks: list = dataclasses.field(default_factory=list)
+    failures: list = dataclasses.field(default_factory=list)
+
+    def require(self, checks: list, context: str, hint: str = ""):
+        """Raise on the first failure (``raise_first``), else append the claims to ``checks``."""
+        self.raise_first(context, hint)
+        checks.extend(self.checks)
+
+    def raise_first(self, context: str, hint: str = ""):
+        """OptimizationError ``context: first failure`` when there is any failure."""
+        if self.failures:
+            more = len(self.failures) - 1
+            raise OptimizationError(f"{context}: {self.failures[0]}"
+                                    + (f" (and {more} more)" if more else "")
+                                    + (f"; {hint}" if hint else ""))
 
 
-@dataclasses.dataclass
-class TfliteVerification:
-    """What was read back from the .tflite and which claims it confirmed."""
+def sparsity_findings(kernels, sparsity, structure, *, where: str) -> Findings:
+    """Every pruned kernel has >= the target minus ``SPARSITY_TOLERANCE`` zeros (the target is 50%
+    for 2:4) and, for 2:4, the pattern. Failures list the shortest kernel first."""
+    found = Findings()
+    target = 0.5 if structure == "2:4" else float(sparsity)
+    floor = target - SPARSITY_TOLERANCE
+    short = sorted((kernel for kernel in kernels if kernel.sparsity < floor),
+                   key=lambda kernel: kernel.sparsity)
+    found.failures += [f"kernel {_kernel_name(kernel)} has {kernel.sparsity:.1%} zeros, below "
+                       f"{target:.0%}" for kernel in short]
+    if kernels and not short:
+        dtypes = sorted({kernel.dtype for kernel in kernels if getattr(kernel, "dtype", "")})
+        found.checks.append(f"{where}: all {len(kernels)} pruned kernels have >= {floor:.0%} zeros "
+                            f"(lowest {min(kernel.sparsity for kernel in kernels):.1%}"
+                            + (f", stored as {', '.join(dtypes)}" if dtypes else "") + ")")
+    if structure == "2:4":
+        broken = [kernel.layer for kernel in kernels if not kernel.pattern_2_4]
+        if broken:
+            found.failures.append(f"kernels {', '.join(broken)} break the 2:4 pattern")
+        elif kernels:
+            found.checks.append(f"{where}: all {len(kernels)} pruned kernels follow the 2:4 pattern "
+                                "(groups of 4 along input channels)")
+    return found
 
-    model_path: str
-    kernels: list
-    checks: list
-    passed: bool
-    failures: list
+
+def cluster_findings(kernels, clusters, *, where: str, zero_extra: bool,
+                     per_channel: bool) -> Findings:
+    """Each clustered kernel holds at most ``clusters`` distinct values (+1 for kept zeros).
+
+    ``per_channel`` counts per output channel: int8 kernels quantized per channel map one float
+    centroid to a different integer in each channel. Failures list the worst kernel first.
+    """
+    found = Findings()
+    limit = int(clusters) + (1 if zero_extra else 0)
+    field = "max_unique_per_channel" if per_channel else "unique_values"
+    over = sorted((kernel for kernel in kernels if getattr(kernel, field) > limit),
+                  key=lambda kernel: -getattr(kernel, field))
+    found.failures += [f"kernel {_kernel_name(kernel)} has {getattr(kernel, field)} distinct values"
+                       f"{' in one output channel' if per_channel else ''}, more than {limit}"
+                       for kernel in over]
+    if kernels and not over:
+        found.checks.append(
+            f"{where}: all {len(kernels)} clustered kernels hold <= {limit} distinct values"
+            f"{' per output channel' if per_channel else ''} (most "
+            f"{max(getattr(kernel, field) for kernel in kernels)}"
+            + (f"; whole kernel most {max(kernel.unique_values for kernel in kernels)}"
+               if per_channel else "") + ")")
+    return found
 
 
-def read_kernels(model_path, *, layer_names=None) -> list[TfliteKernel]:
-    """Every weight kernel of a .tflite, measured as stored (int8 stays int8).
+def _kernel_name(kernel) -> str:
+    tensor = getattr(kernel, "tensor", "")
+    return f"{kernel.layer} ({tensor})" if tensor and tensor != kernel.layer else kernel.layer
+
+
+def read_kernels(model, *, layer_names=None) -> list[TfliteKernel]:
+    """Every weight kernel of a .tflite (a path, or the flatbuffer's bytes), measured as stored
+    (int8 stays int8).
 
     Kernels stored sparse (DENSIFY) or in float16 (DEQUANTIZE) are read after the op that expands
     them, which is why the interpreter keeps all tensors and runs once on zeros.
     ``layer_names`` (Keras layer names) label each kernel with the layer it came from.
     """
-    from .._compat import make_interpreter
-
-    path = Path(model_path)
-    if not path.is_file():
-        raise OptimizationError(f"model not found: {path}")
+    if isinstance(model, (bytes, bytearray)):
+        content, where = bytes(model), "the converted model"
+    else:
+        content, where = read_tflite(model), str(model)
+    interpreter = open_interpreter(content, where=where, use_xnnpack=False, preserve_all_tensors=True)
     try:
-        interpreter = make_interpreter(model_path=path, use_xnnpack=False, preserve_all_tensors=True)
         interpreter.allocate_tensors()
         for detail in interpreter.get_input_details():
             interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
         interpreter.invoke()
     except (ValueError, RuntimeError) as exc:
-        raise OptimizationError(f"cannot read {path} with LiteRT: {str(exc).splitlines()[0]}") from exc
+        raise OptimizationError(f"cannot read {where} with LiteRT: {str(exc).splitlines()[0]}") from exc
     tensors = {detail["index"]: detail for detail in interpreter.get_tensor_details()}
     ops = interpreter._get_ops_details()
     # Sparse (DENSIFY) and float16 (DEQUANTIZE) weights reach the op through an expanding op whose
@@ -114,76 +177,50 @@ def _layer_of(tensor_name: str, layer_names) -> str:
     return tensor_name
 
 
-def verify_tflite(model_path, *, sparsity: float | None = None, structure: str | None = None,
+def verify_tflite(model, *, sparsity: float | None = None, structure: str | None = None,
                   pruned_layers=None, clusters: int | None = None, clustered_layers=None,
-                  zero_extra: bool = False, raise_on_failure: bool = False) -> TfliteVerification:
-    """Check in the .tflite that every pruned kernel has >= sparsity - 0.01 zeros (and the 2:4
-    pattern when asked) and every clustered kernel <= clusters distinct values per output channel.
+                  zero_extra: bool = False, raise_on_failure: bool = False,
+                  model_path=None) -> TfliteVerification:
+    """Check in the .tflite (a path, or the converted bytes with ``model_path`` naming where they
+    go) that every pruned kernel has >= sparsity - 0.01 zeros (and the 2:4 pattern when asked) and
+    every clustered kernel <= clusters distinct values per output channel.
 
     Layers are matched by name; a pruned or clustered layer whose kernel is not found in the file is
     a failure, not a silent pass.
     """
     names = list(pruned_layers or []) + list(clustered_layers or [])
-    kernels = read_kernels(model_path, layer_names=names)
+    kernels = read_kernels(model, layer_names=names)
     by_layer = {}
     for kernel in kernels:
         by_layer.setdefault(kernel.layer, []).append(kernel)
-    checks, failures = [], []
+    found = Findings()
     if pruned_layers and (sparsity is not None or structure == "2:4"):
-        target = 0.5 if structure == "2:4" else float(sparsity)
-        found = [kernel for name in pruned_layers for kernel in by_layer.get(name, [])]
-        missing = [name for name in pruned_layers if name not in by_layer]
-        if missing:
-            failures.append(f"pruned layer(s) {', '.join(missing)} not found in the .tflite")
-        short = [kernel for kernel in found if kernel.sparsity < target - SPARSITY_TOLERANCE]
-        for kernel in short:
-            failures.append(f"kernel {kernel.layer} ({kernel.tensor}) has {kernel.sparsity:.1%} "
-                            f"zeros in the .tflite, below {target:.0%}")
-        if found and not short:
-            checks.append(f"tflite: all {len(found)} pruned kernels have >= "
-                          f"{target - SPARSITY_TOLERANCE:.0%} zeros (lowest "
-                          f"{min(kernel.sparsity for kernel in found):.1%}, stored as "
-                          f"{', '.join(sorted({kernel.dtype for kernel in found}))})")
-        if structure == "2:4":
-            broken = [kernel.layer for kernel in found if not kernel.pattern_2_4]
-            if broken:
-                failures.append(f"kernels {', '.join(broken)} break the 2:4 pattern in the .tflite")
-            elif found:
-                checks.append(f"tflite: all {len(found)} pruned kernels follow the 2:4 pattern "
-                              "(groups of 4 along input channels)")
+        _add(found, by_layer, pruned_layers, "pruned",
+             lambda kernels: sparsity_findings(kernels, sparsity, structure, where="tflite"))
     if clustered_layers and clusters:
-        limit = int(clusters) + (1 if zero_extra else 0)
-        found = [kernel for name in clustered_layers for kernel in by_layer.get(name, [])]
-        missing = [name for name in clustered_layers if name not in by_layer]
-        if missing:
-            failures.append(f"clustered layer(s) {', '.join(missing)} not found in the .tflite")
-        over = [kernel for kernel in found if kernel.max_unique_per_channel > limit]
-        for kernel in over:
-            failures.append(f"kernel {kernel.layer} has {kernel.max_unique_per_channel} distinct "
-                            f"values in one output channel of the .tflite, more than {limit}")
-        if found and not over:
-            checks.append(f"tflite: all {len(found)} clustered kernels hold <= {limit} distinct "
-                          f"values per output channel (most "
-                          f"{max(kernel.max_unique_per_channel for kernel in found)}; whole kernel "
-                          f"most {max(kernel.unique_values for kernel in found)})")
-    result = TfliteVerification(model_path=str(model_path), kernels=kernels, checks=checks,
-                                passed=not failures, failures=failures)
-    if failures and raise_on_failure:
-        raise OptimizationError(f"the .tflite does not hold the optimization's claims: {failures[0]}"
-                                + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+        _add(found, by_layer, clustered_layers, "clustered",
+             lambda kernels: cluster_findings(kernels, clusters, where="tflite",
+                                              zero_extra=zero_extra, per_channel=True))
+    result = TfliteVerification(model_path=str(model_path if model_path is not None else model),
+                                kernels=kernels, checks=found.checks, passed=not found.failures,
+                                failures=found.failures)
+    if raise_on_failure:
+        found.raise_first("the .tflite does not hold the optimization's claims")
     return result
 
 
-def verify_against_record(model_path, record: dict, **kwargs) -> TfliteVerification:
-    """``verify_tflite`` with the targets taken from an OptimizeRecord dict (as in the model card)."""
-    steps = {step["step"]: step for step in record.get("steps", [])}
-    prune_step = steps.get("prune")
-    cluster_step = steps.get("cluster")
-    return verify_tflite(
-        model_path,
-        sparsity=prune_step["params"]["sparsity"] if prune_step else None,
-        structure=prune_step["params"]["structure"] if prune_step else None,
-        pruned_layers=prune_step["params"]["layers"] if prune_step else None,
-        clusters=cluster_step["params"]["clusters"] if cluster_step else None,
-        clustered_layers=cluster_step["params"]["layers"] if cluster_step else None,
-        zero_extra=bool(cluster_step and cluster_step["params"]["preserve_sparsity"]), **kwargs)
+def _add(found: Findings, by_layer: dict, layers, what: str, check):
+    missing = [name for name in layers if name not in by_layer]
+    if missing:
+        found.failures.append(f"{what} layer(s) {', '.join(missing)} not found in the .tflite")
+    step = check([kernel for name in layers for kernel in by_layer.get(name, [])])
+    found.checks += step.checks
+    found.failures += step.failures
+
+
+def verify_against_record(model, record, **kwargs) -> TfliteVerification:
+    """``verify_tflite`` with the targets taken from an OptimizeRecord (or its dict, as in the
+    model card)."""
+    if isinstance(record, dict):
+        record = OptimizeRecord.from_dict(record)
+    return verify_tflite(model, **record.tflite_targets(), **kwargs)
