@@ -48,18 +48,13 @@ class DiagnoseResult:
 
 def prepare_int8(model, calibration, *, calibration_samples=None, normalize=None, io_type="float32"):
     """(loaded model, Calibrated) for ``model`` calibrated on ``calibration``: the shared start
-    of diagnose and ``convert --keep-float``."""
-    from .._compat import tf
-    from ..conversion.converter import (DEFAULT_CALIBRATION_SAMPLES, _calibration_samples,
-                                        _configure, _make_converter)
+    of diagnose and its what-if."""
+    from ..conversion.converter import DEFAULT_CALIBRATION_SAMPLES, prepared_converter
     from ..conversion.selective import calibrate
-    from ..models.keras import load_model
 
-    loaded = load_model(model)
-    samples = _calibration_samples(loaded, calibration,
-                                   calibration_samples or DEFAULT_CALIBRATION_SAMPLES, normalize)
-    converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, "int8", io_type)
+    loaded, converter, samples = prepared_converter(
+        model, quantize="int8", calibration=calibration, normalize=normalize, io_type=io_type,
+        calibration_samples=calibration_samples or DEFAULT_CALIBRATION_SAMPLES)
     return loaded, calibrate(converter, samples, loaded, io_type=io_type)
 
 

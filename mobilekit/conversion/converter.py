@@ -108,16 +108,12 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     if quantize in TRAP_WARNINGS:
         messages.append(_warn(quantize, TRAP_WARNINGS[quantize]))
 
-    loaded = load_model(model)
-    samples = None
-    if needs_calibration:
-        samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
+    loaded, converter, samples = prepared_converter(
+        model, quantize=quantize, calibration=calibration, calibration_samples=calibration_samples,
+        normalize=normalize, io_type=io_type,
+        sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
 
-    from .._compat import tf, tool_versions
-
-    converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type,
-               sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
+    from .._compat import tool_versions
     conversion_started = time.perf_counter()
     keep_record = None
     if selective:
@@ -177,6 +173,23 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         error.record = result
         raise error
     return result
+
+
+def prepared_converter(model, *, quantize: str, calibration=None,
+                       calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
+                       normalize: str | None = None, io_type: str = "float32",
+                       sparse_weights: bool = False):
+    """(LoadedModel, TFLiteConverter configured for ``quantize``, calibration samples or None):
+    what convert, diagnose and the selective int8 path start from."""
+    from .._compat import tf
+
+    loaded = load_model(model)
+    samples = None
+    if quantize in ("int8", "int16x8"):
+        samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
+    converter = _make_converter(tf(), loaded)
+    _configure(tf(), converter, quantize, io_type, sparse_weights=sparse_weights)
+    return loaded, converter, samples
 
 
 def _optimize_record(optimization):
