@@ -33,7 +33,7 @@ from ._optimize_options import format_optimization, optimize_options
               help="int8 only: leave these Keras layers in float (see `mobilekit diagnose`), or "
                    "auto: keep the worst layers float until --max-accuracy-drop is met.")
 @click.option("--max-accuracy-drop", type=click.FloatRange(min=0), default=None, metavar="PTS",
-              help="int8 only: the most top-1 points the model may lose against the float model "
+              help="The most top-1 points the model may lose against the float model "
                    "on --data (or --val); when missed, the files are written and the exit code "
                    "is 3.")
 @click.option("--data", "data", metavar="DATA",
@@ -134,15 +134,17 @@ def format_convert(result) -> str:
     ]
     if result.calibration_samples is not None:
         rows.append(("calibration", f"{result.calibration_samples} samples from {result.calibration_source}"))
-    kept = result.keep_float
+    kept = result.accuracy_check
     if kept is not None:
-        rows.append(("kept float", (", ".join(kept["layers"]) or "none")
-                     + f" (+{kept['size_cost_bytes']:,} bytes)"))
+        if kept["requested"] is not None:
+            rows.append(("kept float", (", ".join(kept["layers"]) or "none")
+                         + f" (+{kept['size_cost_bytes']:,} bytes)"))
         if kept["top1"] is not None:
             budget = kept["max_accuracy_drop"]
-            rows.append(("top-1", f"float {100 * kept['float_top1']:.2f}%, all-int8 "
-                         f"{100 * kept['int8_top1']:.2f}%, this model {100 * kept['top1']:.2f}% "
-                         f"on {kept['samples']} samples"
+            all_int8 = ("" if kept["int8_top1"] is None
+                        else f"all-int8 {100 * kept['int8_top1']:.2f}%, ")
+            rows.append(("top-1", f"float {100 * kept['float_top1']:.2f}%, {all_int8}"
+                         f"this model {100 * kept['top1']:.2f}% on {kept['samples']} samples"
                          + ("" if budget is None else
                             f" (budget {budget:g} points: {'met' if kept['met_budget'] else 'MISSED'})")))
     rows.append(("time", f"{result.conversion_time_s:.2f} s converting, {result.total_time_s:.2f} s total"))

@@ -60,7 +60,9 @@ class ConvertResult:
     optimization: object  # OptimizeRecord (with its tflite_verification), a dict kept verbatim, or None
     warnings: list
     created_utc: str
-    keep_float: dict | None = None   # layers kept float in an int8 model, size cost, top-1
+    # --keep-float and --max-accuracy-drop: layers kept float (int8), size cost, top-1 before and
+    # after on the labelled data, whether the budget was met
+    accuracy_check: dict | None = None
 
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
@@ -94,9 +96,9 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
-    selective = keep_float is not None or max_accuracy_drop is not None
-    if selective and quantize != "int8":
-        raise UsageError(f"--keep-float and --max-accuracy-drop need --quantize int8, not {quantize}")
+    if keep_float is not None and quantize != "int8":
+        raise UsageError(f"--keep-float needs --quantize int8, not {quantize}")
+    selective = keep_float is not None or (max_accuracy_drop is not None and quantize == "int8")
     optimization = _optimize_record(optimization)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
@@ -125,6 +127,11 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
             size_cap=DEFAULT_SIZE_CAP if keep_float_size_cap is None else keep_float_size_cap)
     else:
         content = _run_converter(converter, samples, progress=progress)
+        if max_accuracy_drop is not None:
+            from .selective import accuracy_budget
+
+            keep_record = accuracy_budget(content, loaded, data=data, reference=accuracy_reference,
+                                          max_accuracy_drop=max_accuracy_drop, normalize=normalize)
     conversion_time_s = time.perf_counter() - conversion_started
 
     from ..models.tflite import describe_tflite, gzip_size
@@ -155,7 +162,7 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         total_time_s=round(time.perf_counter() - started, 4), tool_versions=versions,
         optimization=optimization, warnings=[m for m in messages if m],
         created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        keep_float=keep_record)
+        accuracy_check=keep_record)
     from ..records import to_dict
 
     # The model and its card go out as a set: the card is written once, after the model.

@@ -275,34 +275,11 @@ def keep_float_convert(converter, samples, loaded, keep_float, *, data=None,
     if requested == "auto" and (data is None or max_accuracy_drop is None):
         raise UsageError("--keep-float auto needs --max-accuracy-drop PTS and labelled data "
                          "(--data, or --val when optimizing) to measure top-1 on")
-    if max_accuracy_drop is not None and data is None:
-        raise UsageError("--max-accuracy-drop needs labelled data to measure top-1 on",
-                         hint="add --data DATA (.npz with x, y), or --val when optimizing")
-    if max_accuracy_drop is not None and max_accuracy_drop < 0:
-        raise UsageError(f"--max-accuracy-drop must be 0 or more points, got {max_accuracy_drop}")
+    check_budget_arguments(data, max_accuracy_drop)
     calibrated = calibrate(converter, samples, loaded, io_type=io_type)
     int8 = calibrated.quantize()
-    record = {"requested": requested, "layers": [], "int8_size_bytes": len(int8),
-              "size_bytes": len(int8), "size_cost_bytes": 0, "data": None, "samples": None,
-              "float_top1": None, "int8_top1": None, "top1": None,
-              "max_accuracy_drop": max_accuracy_drop, "met_budget": None, "stopped": None,
-              "search": None}
-    score = None
-    if data is not None:
-        from ..analysis.evaluation import accuracy_from_outputs, reference_predict
-        from ..data import load_labelled
-
-        x, y = load_labelled(data, input_shape=loaded.input_shapes()[0], normalize=normalize)
-        outputs, described = reference_predict(loaded.model if reference is None else reference, x)
-        record.update(data=str(data), samples=int(len(x)), reference=described,
-                      float_top1=accuracy_from_outputs(outputs, y)["top1"])
-        if reference is not None:  # an optimized model: how much the optimization itself lost
-            record["optimized_top1"] = accuracy_from_outputs(
-                reference_predict(loaded.model, x)[0], y)["top1"]
-
-        def score(content):
-            return top1_of(content, x, y)
-
+    record, score = _baseline(loaded, data, reference, normalize, max_accuracy_drop)
+    record.update(requested=requested, int8_size_bytes=len(int8))
     if requested == "auto":
         content, search = keep_float_auto(
             calibrated, score, float_top1=record["float_top1"], max_drop_points=max_accuracy_drop,
@@ -323,6 +300,50 @@ def keep_float_convert(converter, samples, loaded, keep_float, *, data=None,
     return content, record
 
 
+def check_budget_arguments(data, max_accuracy_drop):
+    if max_accuracy_drop is not None and data is None:
+        raise UsageError("--max-accuracy-drop needs labelled data to measure top-1 on",
+                         hint="add --data DATA (.npz with x, y), or --val when optimizing")
+    if max_accuracy_drop is not None and max_accuracy_drop < 0:
+        raise UsageError(f"--max-accuracy-drop must be 0 or more points, got {max_accuracy_drop}")
+
+
+def _baseline(loaded, data, reference, normalize, max_accuracy_drop):
+    """The card record's accuracy part before the model is scored, and ``score(bytes)``."""
+    record = {"requested": None, "layers": [], "int8_size_bytes": None, "size_bytes": None,
+              "size_cost_bytes": 0, "data": None, "samples": None, "float_top1": None,
+              "int8_top1": None, "top1": None, "max_accuracy_drop": max_accuracy_drop,
+              "met_budget": None, "stopped": None, "search": None}
+    if data is None:
+        return record, None
+    from ..analysis.evaluation import accuracy_from_outputs, reference_predict
+    from ..data import load_labelled
+
+    x, y = load_labelled(data, input_shape=loaded.input_shapes()[0], normalize=normalize)
+    outputs, described = reference_predict(loaded.model if reference is None else reference, x)
+    record.update(data=str(data), samples=int(len(x)), reference=described,
+                  float_top1=accuracy_from_outputs(outputs, y)["top1"])
+    if reference is not None:  # an optimized model: how much the optimization itself lost
+        record["optimized_top1"] = accuracy_from_outputs(
+            reference_predict(loaded.model, x)[0], y)["top1"]
+
+    def score(content):
+        return top1_of(content, x, y)
+
+    return record, score
+
+
+def accuracy_budget(content: bytes, loaded, *, data, max_accuracy_drop: float, reference=None,
+                    normalize=None) -> dict:
+    """``--max-accuracy-drop`` for a model converted without keep-float (any mode): the card's
+    record of top-1 on ``data`` against the float model and whether the budget was met."""
+    check_budget_arguments(data, max_accuracy_drop)
+    record, score = _baseline(loaded, data, reference, normalize, max_accuracy_drop)
+    record.update(size_bytes=len(content), top1=score(content))
+    record["met_budget"] = _drop_points(record["float_top1"], record["top1"]) <= max_accuracy_drop
+    return record
+
+
 def budget_advice(record: dict) -> str:
     """What to change when the int8 model misses ``--max-accuracy-drop``."""
     drop = _drop_points(record["float_top1"], record["top1"])
@@ -336,6 +357,8 @@ def budget_advice(record: dict) -> str:
         advice.append(f"the optimization itself lost it (the fine-tuned Keras model scores "
                       f"{100 * optimized:.2f}%), so keeping layers float cannot help: fine-tune "
                       "longer (--epochs) or on more data, or lower the sparsity (--prune)")
+    elif record["int8_top1"] is None:
+        advice.append("fine-tune longer or on more data, or choose a lighter optimization")
     elif record["requested"] != "auto":
         advice.append("try --keep-float auto, or see the worst layers with mobilekit diagnose")
     elif record["stopped"] == "size cap":

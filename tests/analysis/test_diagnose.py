@@ -157,7 +157,7 @@ def test_convert_keep_float_auto_recovers_the_int8_drop_and_records_it(tmp_path)
         str(CALIBRATION), "--calibration-samples", "100", "--keep-float", "auto",
         "--max-accuracy-drop", "1", "--data", str(SAMPLES / "digits_val.npz")])
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())["keep_float"]
+    card = json.loads(out.with_suffix(".json").read_text())["accuracy_check"]
     assert card["requested"] == "auto" and card["layers"] == ["hidden"] and card["met_budget"]
     assert card["size_cost_bytes"] == card["size_bytes"] - card["int8_size_bytes"] > 0
     assert card["int8_top1"] < card["top1"] and card["float_top1"] - card["top1"] <= 0.01
@@ -179,7 +179,7 @@ def test_convert_that_misses_the_budget_writes_its_files_and_exits_3(tmp_path):
     assert "over the --max-accuracy-drop 1 budget" in result.output
     assert "--keep-float auto" in result.output          # what to change
     assert out.is_file()
-    card = json.loads(out.with_suffix(".json").read_text())["keep_float"]
+    card = json.loads(out.with_suffix(".json").read_text())["accuracy_check"]
     assert card["met_budget"] is False and card["layers"] == []
 
 
@@ -189,8 +189,21 @@ def test_keep_float_options_are_refused_where_they_cannot_work(tmp_path):
     runner = CliRunner()
     base = ["convert", str(MODEL), "-o", str(tmp_path / "m.tflite")]
     result = runner.invoke(cli, base + ["--keep-float", "hidden"])
-    assert result.exit_code == 2 and "need --quantize int8" in result.output
+    assert result.exit_code == 2 and "--keep-float needs --quantize int8" in result.output
     result = runner.invoke(cli, base + ["--quantize", "int8", "--calibration", str(CALIBRATION),
                                         "--keep-float", "auto"])
     assert result.exit_code == 2 and "--max-accuracy-drop" in result.output
     assert not (tmp_path / "m.tflite").exists()
+
+
+def test_the_accuracy_budget_applies_to_every_mode(tmp_path):
+    from mobilekit.cli import cli
+
+    out = tmp_path / "fp16.tflite"
+    result = CliRunner().invoke(cli, [
+        "convert", str(MODEL), "-o", str(out), "--quantize", "fp16", "--max-accuracy-drop", "0.5",
+        "--data", str(EVAL)])
+    assert result.exit_code == 0, result.output
+    assert "budget 0.5 points: met" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())["accuracy_check"]
+    assert card["met_budget"] and abs(card["top1"] - card["float_top1"]) <= 0.005
