@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from ._io import sha256_file, sha256_path, write_json_atomic
 from ._text import format_ms, text_table, utc_now_iso
-from .errors import DataError, MobilekitError, ModelError, UsageError
+from .errors import BudgetExceeded, DataError, MobilekitError, ModelError, UsageError
 from .records import to_dict
 from .reporting.runs import SWEEP_RECORD_KIND
 from .results.settings import bench_settings
@@ -38,6 +38,9 @@ class VariantRecord:
     model_size_bytes: int | None = None
     model_size_gzip_bytes: int | None = None
     accuracy_top1: float | None = None
+    # True when the variant's max_accuracy_drop was missed (its files are kept, it is reported,
+    # and it is kept off the Pareto front); None without a budget.
+    missed_accuracy_budget: bool | None = None
     # Fraction of samples whose top class matches the source Keras model's, and the SNR of the
     # outputs against it: what conversion and optimization cost, apart from the labels.
     agreement_with_source: float | None = None
@@ -196,7 +199,9 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
         entry.stages["convert"] = "resumed"
         say(f"{variant.name}: converted model kept ({tflite.name})")
         entry.model_size_bytes = tflite.stat().st_size
-        entry.model_size_gzip_bytes = json.loads(card.read_text(encoding="utf-8")).get("model_size_gzip_bytes")
+        card_record = json.loads(card.read_text(encoding="utf-8"))
+        entry.model_size_gzip_bytes = card_record.get("model_size_gzip_bytes")
+        entry.missed_accuracy_budget = _missed_budget(card_record.get("accuracy_check"))
     else:
         finished.unlink(missing_ok=True)
         from .conversion.optimized import convert_variant
@@ -209,8 +214,16 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
             stage_hook(variant.name, "convert")
             say(f"{variant.name}: converting")
         # options carry a --epochs override the recipe's variant does not know about
-        converted = convert_variant(str(model_path), variant, tflite, epochs=options.get("epochs"),
-                                    progress=False)
+        try:
+            converted = convert_variant(str(model_path), variant, tflite,
+                                        epochs=options.get("epochs"), progress=False)
+        except BudgetExceeded as exc:
+            if getattr(exc, "record", None) is None:
+                raise
+            # Written and kept: a variant over its accuracy budget is still measured and reported.
+            converted = exc.record
+            say(f"{variant.name}: {exc}")
+        entry.missed_accuracy_budget = _missed_budget(converted.accuracy_check)
         if variant.optimizes:
             entry.stages["optimize"] = "done"
         finished.write_text(entry.options_hash + "\n", encoding="utf-8")
@@ -278,13 +291,19 @@ def _config_label(run) -> str:
     return f"{run.target} {run.delegate} x{run.threads}"
 
 
+def _missed_budget(check) -> bool | None:
+    if not check or check.get("met_budget") is None:
+        return None
+    return not check["met_budget"]
+
+
 def _report_runs(entry: VariantRecord, summary) -> list:
     """The report's runs of one finished variant, from the BenchSummary bench returned."""
     from .reporting.runs import runs_from_summary
 
     description = entry.options.get("description")
     return runs_from_summary(summary.runs, model_name=entry.name, accuracy_top1=entry.accuracy_top1,
-                             variant=entry.name,
+                             variant=entry.name, over_budget=bool(entry.missed_accuracy_budget),
                              description=description if isinstance(description, str) else None)
 
 
@@ -351,7 +370,8 @@ def format_sweep(record: SweepRecord) -> str:
     rows = []
     for v in record.variants:
         stages = " ".join(f"{stage}:{state}" for stage, state in v.stages.items() if state != "skipped")
-        rows.append([v.name, v.status if v.status == "ok" else f"{v.status}: {v.error}"[:60],
+        status = "ok, over accuracy budget" if v.status == "ok" and v.missed_accuracy_budget else v.status
+        rows.append([v.name, status if v.status == "ok" else f"{v.status}: {v.error}"[:60],
                      "-" if v.model_size_bytes is None else f"{v.model_size_bytes / 1024:.1f}",
                      "-" if v.model_size_gzip_bytes is None else f"{v.model_size_gzip_bytes / 1024:.1f}",
                      "-" if v.accuracy_top1 is None else f"{v.accuracy_top1 * 100:.2f}%",

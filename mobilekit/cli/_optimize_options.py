@@ -14,7 +14,8 @@ OPTIMIZE_PARAMS = ("train", "val", "epochs", "batch_size", "learning_rate", "dis
                    "prune_for_latency", "cluster", "qat", "qat_skip_unsupported")
 _STEP_PARAMS = ("distill_from", "prune", "prune_structure", "prune_for_latency", "cluster", "qat")
 # The convert command's own options a recipe variant may set.
-_CONVERT_PARAMS = ("quantize", "calibration", "calibration_samples", "io_type")
+_CONVERT_PARAMS = ("quantize", "calibration", "calibration_samples", "io_type", "keep_float",
+                   "max_accuracy_drop")
 
 
 def optimize_options(fn):

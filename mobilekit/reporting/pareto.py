@@ -12,6 +12,7 @@ class ParetoPoint:
     accuracy_top1: float | None = None
     on_front: bool = False
     description: str | None = None
+    over_budget: bool = False  # missed its accuracy budget: shown, never on the front
 
 
 def _dominates(a: ParetoPoint, b: ParetoPoint, use_accuracy: bool) -> bool:
@@ -31,7 +32,8 @@ def pareto_front(points: list[ParetoPoint]) -> list[ParetoPoint]:
     without would make the unknown one look dominated (or dominant) for no reason.
     """
     use_accuracy = bool(points) and all(p.accuracy_top1 is not None for p in points)
+    eligible = [p for p in points if not p.over_budget]
     for point in points:
-        point.on_front = not any(_dominates(other, point, use_accuracy)
-                                 for other in points if other is not point)
+        point.on_front = not point.over_budget and not any(
+            _dominates(other, point, use_accuracy) for other in eligible if other is not point)
     return [p for p in points if p.on_front]

@@ -50,7 +50,8 @@ def pareto_points(runs) -> tuple[list[ParetoPoint], str]:
         accuracy = next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None)
         points.append(ParetoPoint(name=name, model_size_bytes=float(best.model_size_bytes),
                                   latency_ms=best.latency["latency_ms_p50"], accuracy_top1=accuracy,
-                                  description=next((r.description for r in members if r.description), None)))
+                                  description=next((r.description for r in members if r.description), None),
+                                  over_budget=any(r.over_budget for r in members)))
     pareto_front(points)
     return points, basis
 

@@ -28,6 +28,7 @@ class ReportRun:
     accuracy_top1: float | None = None
     variant: str | None = None
     description: str | None = None  # a sweep variant's description, shown beside its name
+    over_budget: bool = False  # a sweep variant that missed its max_accuracy_drop: never on the front
     _latency: dict | None = field(default=None, repr=False)
 
     @property
@@ -285,7 +286,8 @@ def _model_name_beside(path: Path, result: BenchResult) -> str:
 
 
 def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | None = None,
-                      variant: str | None = None, description: str | None = None) -> list[ReportRun]:
+                      variant: str | None = None, description: str | None = None,
+                      over_budget: bool = False) -> list[ReportRun]:
     """ReportRuns for the runs of a BenchSummary the caller holds (the sweep uses this): their
     results as bench read them, their statistics as bench computed them; no file is read."""
     runs = []
@@ -293,7 +295,8 @@ def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | Non
         if bench_run.result is None:
             continue  # the runner left no result; nothing to report for this configuration
         run = ReportRun(result=bench_run.result, path=Path(bench_run.result_path), model_name=model_name,
-                        accuracy_top1=accuracy_top1, variant=variant, description=description)
+                        accuracy_top1=accuracy_top1, variant=variant, description=description,
+                        over_budget=over_budget)
         if run.ok:
             run._latency = latency_figures(bench_run, bench_run.result)
         runs.append(run)
