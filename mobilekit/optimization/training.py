@@ -82,10 +82,16 @@ def kernel_layers(model):
     return found
 
 
+# The weight each layer kind is measured (and pruned) by: TF-MOT prunes a separable
+# convolution's pointwise kernel (its depthwise kernel is left dense).
+_KERNEL_ATTRIBUTE = {"DepthwiseConv2D": "depthwise_kernel", "SeparableConv1D": "pointwise_kernel",
+                     "SeparableConv2D": "pointwise_kernel"}
+
+
 def kernel_of(layer):
     """The kernel array of a (possibly wrapped) layer, with wrappers' masks/clusters applied."""
     inner = getattr(layer, "layer", layer)
-    name = "depthwise_kernel" if type(inner).__name__ == "DepthwiseConv2D" else "kernel"
+    name = _KERNEL_ATTRIBUTE.get(type(inner).__name__, "kernel")
     variable = getattr(inner, name, None)
     if variable is None:
         return None
