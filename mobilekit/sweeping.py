@@ -67,6 +67,8 @@ class SweepRecord:
     variants: list  # VariantRecord, in recipe order
     report_path: str | None = None
     pareto_front: list = field(default_factory=list)
+    # e.g. a quantized variant slower than its float32 twin on the same configuration
+    warnings: list = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
     record: str = SWEEP_RECORD_KIND
@@ -170,6 +172,9 @@ def sweep(recipe, *, model=None, data=None, target: str = "host", output_dir=Non
                 record.finished_at = utc_now_iso()
                 write_json_atomic(out / "sweep.json", to_dict(record))
 
+    record.warnings = slower_than_float(record.variants)
+    for warning in record.warnings:
+        say(f"warning: {warning}")
     if report is not None:
         if report_runs:
             from .reporting import render_runs
@@ -359,6 +364,41 @@ def _slug(name: str) -> str:
 
 
 
+# Quantized variants slower than float32 by more than this fraction are pointed out.
+SLOWER_MARGIN = 0.05
+_QUANTIZED = ("int8", "dynamic", "int16x8", "fp16")
+
+
+def slower_than_float(variants) -> list[str]:
+    """A line per quantized variant whose median latency exceeds its float32 twin's (a variant
+    that only converts, without quantization or optimization) on the same configuration:
+    integer kernels are not faster on every CPU (MTCNN's int8 nets run about 4x slower on x86)."""
+    from .optimization.recipe import STEP_KEYS
+
+    def plain_float(variant):
+        return (variant.options.get("quantize", "none") == "none"
+                and not any(variant.options.get(key) not in (None, False) for key in STEP_KEYS))
+
+    floats = [v for v in variants if v.status == "ok" and plain_float(v)]
+    if not floats:
+        return []
+    baseline = floats[0]
+    lines = []
+    for variant in variants:
+        mode = variant.options.get("quantize", "none")
+        if variant.status != "ok" or mode not in _QUANTIZED:
+            continue
+        for label, p50 in variant.latency_ms_p50_by_config.items():
+            reference = baseline.latency_ms_p50_by_config.get(label)
+            if p50 is not None and reference and p50 > reference * (1 + SLOWER_MARGIN):
+                lines.append(f"{variant.name} ({mode}) is {p50 / reference:.1f}x slower than the "
+                             f"float32 {baseline.name} on {label} ({format_ms(p50)} vs "
+                             f"{format_ms(reference)} ms median): this CPU runs its ops faster in "
+                             "float; measure on the phone before shipping it for speed")
+                break
+    return lines
+
+
 def format_sweep(record: SweepRecord) -> str:
     """The screen table: one row per variant, a median-latency column per configuration."""
     configs = []
@@ -378,7 +418,7 @@ def format_sweep(record: SweepRecord) -> str:
                      "-" if v.agreement_with_source is None else f"{v.agreement_with_source * 100:.1f}%",
                      *[format_ms(v.latency_ms_p50_by_config.get(label)) for label in configs],
                      stages])
-    return text_table(headers, rows)
+    return "\n".join([text_table(headers, rows), *(f"warning: {w}" for w in record.warnings)])
 
 
 __all__ = ["sweep", "SweepRecord", "VariantRecord", "format_sweep", "STAGES"]

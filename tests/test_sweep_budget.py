@@ -50,3 +50,18 @@ def test_a_point_over_budget_is_never_on_the_front_and_dominates_nothing():
     points = [ParetoPoint("small_bad", 10, 1.0, 0.90, over_budget=True),
               ParetoPoint("big_good", 20, 2.0, 0.99)]
     assert [p.name for p in pareto_front(points)] == ["big_good"]
+
+
+def test_a_quantized_variant_slower_than_its_float_twin_is_pointed_out():
+    from mobilekit.sweeping import VariantRecord, slower_than_float
+
+    def variant(name, latency, **options):
+        return VariantRecord(name=name, status="ok", options=options, options_hash="h",
+                             latency_ms_p50_by_config={"host xnnpack x1": latency})
+
+    variants = [variant("fp32", 1.0, quantize="none"), variant("int8", 4.1, quantize="int8"),
+                variant("dynamic", 1.02, quantize="dynamic"),
+                variant("pruned_fp32", 0.5, quantize="none", prune=0.5)]
+    lines = slower_than_float(variants)
+    assert len(lines) == 1 and lines[0].startswith("int8 (int8) is 4.1x slower than the float32 fp32")
+    assert slower_than_float(variants[1:]) == []      # no float32 twin: nothing to say
