@@ -65,7 +65,7 @@ def test_the_worst_layer_is_the_one_whose_float_fallback_recovers_the_most(diagn
 def test_keeping_a_layer_float_puts_quantize_pairs_around_it_and_runs_on_xnnpack(calibrated):
     from mobilekit.conversion.selective import top1_of
 
-    x, y = (np.load(EVAL)[key] for key in ("x", "y"))
+    x, y = (np.load(EVAL, allow_pickle=False)[key] for key in ("x", "y"))
     plain, mixed = calibrated.quantize(), calibrated.quantize(["hidden"])
     assert "DEQUANTIZE" not in _ops(plain)[1:-1]
     ops = _ops(mixed)
@@ -80,7 +80,7 @@ def test_all_int8_through_the_calibration_matches_the_plain_converter(calibrated
     from mobilekit.conversion.selective import top1_of
     from mobilekit.models.tflite import read_tflite
 
-    x, y = (np.load(EVAL)[key] for key in ("x", "y"))
+    x, y = (np.load(EVAL, allow_pickle=False)[key] for key in ("x", "y"))
     convert(MODEL, tmp_path / "int8.tflite", quantize="int8", calibration=CALIBRATION,
             calibration_samples=100)
     reference = read_tflite(tmp_path / "int8.tflite")
@@ -98,7 +98,7 @@ def test_unknown_keep_float_layer_names_the_quantized_layers(calibrated):
 def test_auto_keeps_the_fewest_worst_layers_that_meet_the_budget(calibrated):
     from mobilekit.conversion.selective import keep_float_auto, top1_of
 
-    x, y = (np.load(EVAL)[key] for key in ("x", "y"))
+    x, y = (np.load(EVAL, allow_pickle=False)[key] for key in ("x", "y"))
     float_top1 = 0.9799
     content, search = keep_float_auto(calibrated, lambda model: top1_of(model, x, y),
                                       float_top1=float_top1, max_drop_points=1.0)
@@ -162,7 +162,7 @@ def test_convert_keep_float_auto_recovers_the_int8_drop_and_records_it(tmp_path)
     assert card["size_cost_bytes"] == card["size_bytes"] - card["int8_size_bytes"] > 0
     assert card["int8_top1"] < card["top1"] and card["float_top1"] - card["top1"] <= 0.01
     # On held-out data the mixed model recovers at least half of the full-int8 drop.
-    x, y = (np.load(EVAL)[key] for key in ("x", "y"))
+    x, y = (np.load(EVAL, allow_pickle=False)[key] for key in ("x", "y"))
     mixed = top1_of(read_tflite(out), x, y)
     assert mixed - 0.9374 >= (0.9799 - 0.9374) / 2
 
