@@ -1,5 +1,5 @@
 # The two commands the README promises. Both set up a fresh machine first.
-.PHONY: setup demo test test-java bench clean
+.PHONY: setup demo test test-java apk bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -17,6 +17,11 @@ test:
 
 test-java:
 	bash android_app/scripts/check.sh
+
+# The companion app's APK, from android_app/ with Maven Central and Debian's Android tools (no
+# Gradle, no Android SDK): mobilekit/device/companion/mobilekit-bench.apk. Skipped when unchanged.
+apk:
+	bash scripts/setup.sh --apk
 
 bench: setup
 	.venv/bin/python bench/run_all.py

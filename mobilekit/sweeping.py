@@ -309,7 +309,8 @@ def _report_runs(entry: VariantRecord, summary) -> list:
     description = entry.options.get("description")
     return runs_from_summary(summary.runs, model_name=entry.name, accuracy_top1=entry.accuracy_top1,
                              variant=entry.name, over_budget=bool(entry.missed_accuracy_budget),
-                             description=description if isinstance(description, str) else None)
+                             description=description if isinstance(description, str) else None,
+                             source=entry.source_model)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,12 +8,19 @@ os.environ.setdefault("MOBILEKIT_PROGRESS", "0")
 
 from pathlib import Path  # noqa: E402
 
+import json  # noqa: E402
+import shutil  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 PROTOCOL_FIXTURES = FIXTURES / "protocol"
+
+
+# The emulated phone's fixtures (adb server, emulated devices), for every test folder.
+pytest_plugins = ["adb_emulator.fixtures"]
 
 
 def pytest_addoption(parser):
@@ -26,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="needs a real phone: run with --device-tests")
     for item in items:
-        if "device" in item.keywords:
+        if item.get_closest_marker("device") is not None:  # a marker, not the tests/device folder
             item.add_marker(skip)
 
 
@@ -99,3 +106,76 @@ def tiny_tflite_path(tmp_path_factory, tiny_keras_path):
     path = tmp_path_factory.mktemp("tflite") / "tiny_cnn_fp32.tflite"
     path.write_bytes(converter.convert())
     return path
+
+
+@pytest.fixture(scope="session")
+def calibration_npz(tmp_path_factory, digits):
+    """64 unlabelled training samples: the calibration set int8 and int16x8 conversions take."""
+    path = tmp_path_factory.mktemp("calib") / "calibration.npz"
+    np.savez(path, x=digits[0][:64])
+    return path
+
+
+def write_custom_op_model(path: Path) -> Path:
+    """A real .tflite whose only op (Igamma) LiteRT has no kernel for: it loads, then fails to allocate."""
+    from mobilekit._compat import tf
+
+    t = tf()
+
+    @t.function(input_signature=[t.TensorSpec([1, 4], t.float32)])
+    def igamma(x):
+        return t.math.igamma(x, x + 1.0)
+
+    converter = t.lite.TFLiteConverter.from_concrete_functions([igamma.get_concrete_function()], igamma)
+    converter.allow_custom_ops = True
+    path.write_bytes(converter.convert())
+    return path
+
+
+@pytest.fixture(scope="session")
+def custom_op_tflite_path(tmp_path_factory):
+    return write_custom_op_model(tmp_path_factory.mktemp("custom") / "custom_op.tflite")
+
+
+def make_result_tree(folder: Path, tflite_path: Path, keras_path: Path | None = None,
+                     data=None) -> Path:
+    """Real results from the host runner: the float model at 1 and 2 threads (with accuracy when
+    ``data`` is given), and a dynamic-range twin at 1 thread, so there are two models to plot.
+
+    Built once per session folder: the browser test and this module share it."""
+    from mobilekit.benchmark.core import bench
+
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    models = folder / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    fp32 = models / "tiny_fp32.tflite"
+    shutil.copyfile(tflite_path, fp32)
+    if keras_path is not None:
+        # TensorFlow converted it straight from the Keras file; a model card saying so lets the
+        # report put it on one Pareto front with the dynamic-range variant of the same source.
+        from mobilekit._io import sha256_path
+
+        (models / "tiny_fp32.json").write_text(json.dumps({
+            "schema": "mobilekit.model_card/1", "source_model": str(keras_path),
+            "source_sha256": sha256_path(keras_path)}))
+    bench(fp32, target="host", threads=(1, 2), runs=40, warmup=3, output_dir=folder / "bench_fp32",
+          data=data)
+    if keras_path is not None:
+        from mobilekit.conversion import convert
+
+        dynamic = models / "tiny_dynamic.tflite"
+        convert(keras_path, dynamic, quantize="dynamic", progress=False)
+    else:  # a second, different file: the same model padded is enough for size/latency plots
+        dynamic = models / "tiny_copy.tflite"
+        dynamic.write_bytes(fp32.read_bytes())
+    bench(dynamic, target="host", threads=(1,), runs=40, warmup=3, output_dir=folder / "bench_dynamic")
+    done.write_text("ok")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def result_tree(tmp_path_factory, tiny_tflite_path, tiny_keras_path, digits_npz):
+    base = tmp_path_factory.getbasetemp() / "report_results"
+    return make_result_tree(base, tiny_tflite_path, tiny_keras_path, data=digits_npz)

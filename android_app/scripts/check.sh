@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The app's checks that run without an Android SDK: compiles benchcore, runs its JUnit 4 tests
-# against the shared protocol fixtures, then compiles the app's Android layer against the API
-# signature stubs in compile-stubs/ (compile only). Prints "N passed, N failed" last; exits non-zero
+# against the shared protocol fixtures, then compiles the app's Android layer against the real
+# Android framework (Robolectric's android-all) and LiteRT classes from Maven Central with
+# scripts/build_apk.py compile (javac -Xlint:all -Werror). Prints "N passed, N failed" last; exits non-zero
 # when anything fails. Needs javac 17+ and Debian's junit4 + libandroid-json-java (or set
 # JUNIT_JAR, HAMCREST_JAR, JSON_JAR).
 set -euo pipefail
@@ -39,10 +40,9 @@ echo "== benchcore: compile tests"
 javac "${javac_opts[@]}" -cp "$out/main:$json:$junit:$hamcrest" -d "$out/test" \
   $(find "$here/benchcore/src/test/java" -name '*.java' | sort)
 
-echo "== app: compile against compile-stubs/ (no Android SDK here)"
+echo "== app: compile against android-all + LiteRT (scripts/build_apk.py compile)"
 app_status=0
-javac "${javac_opts[@]}" -sourcepath "$here/compile-stubs" -implicit:none -cp "$out/main:$json" -d "$out/app" \
-  $(find "$here/app/src/main/java" -name '*.java' | sort) || app_status=$?
+"${PYTHON:-python3}" "$here/scripts/build_apk.py" compile || app_status=$?
 if [ "$app_status" = 0 ]; then echo "app compiles"; else echo "app: COMPILE FAILED"; fi
 
 echo "== benchcore: tests (fixtures: $fixtures)"

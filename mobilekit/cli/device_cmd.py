@@ -76,7 +76,7 @@ def _print_devices(rows, app_is_current):
 
 @click.group("app", context_settings={"help_option_names": ["-h", "--help"]})
 def app_group():
-    """Install or check the companion Android app that runs benchmarks on the phone.
+    """Install, check or build the companion Android app that runs benchmarks on the phone.
 
     \b
     Example:
@@ -88,8 +88,9 @@ def app_group():
 
 @app_group.command("install")
 @click.option("--apk", type=click.Path(dir_okay=False), default=None,
-              help="The APK to install. Default: $MOBILEKIT_APK, else Android Studio's build output "
-                   "(android_app/app/build/outputs/apk/debug/), else built with android_app/gradlew.")
+              help="The APK to install. Default: $MOBILEKIT_APK, else the APK bundled with mobilekit, else "
+                   "Android Studio's build output (android_app/app/build/outputs/apk/debug/), else built with "
+                   "android_app/gradlew.")
 @click.option("--serial", default=None, metavar="SERIAL", help="The phone (needed when several are attached).")
 @device_options
 @click.option("--force", is_flag=True, help="Reinstall even when the installed app is current.")
@@ -113,6 +114,23 @@ def install_command(apk, serial, adb, connect, force):
     else:
         click.echo(f"{status.serial}: {status.action} {status.package} {status.version_name} (versionCode "
                    f"{status.version_code}) from {status.apk}")
+
+
+@app_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when no input changed.")
+@run_command
+def build_command(force):
+    """Rebuild the bundled companion APK from android_app/ (Maven Central and Debian's aapt/apksigner;
+    no Gradle, no Android SDK), verify it, and print where it is.
+
+    \b
+    Example:
+      mobilekit app build
+      mobilekit app build --force
+    """
+    from ..device.app import build_bundled_apk
+
+    click.echo(str(build_bundled_apk(force=force)))
 
 
 @app_group.command("check")

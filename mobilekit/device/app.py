@@ -1,10 +1,12 @@
-"""The companion app on a phone: find its APK (given, built by Android Studio, or built with the
-Gradle wrapper), install it, check its protocol version, reinstall it when outdated."""
+"""The companion app on a phone: find its APK (given, bundled with this package, built by Android
+Studio, or built with the Gradle wrapper), build the bundled one from android_app/, install it,
+check its protocol version, reinstall it when outdated."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,11 @@ PROTOCOL_VERSION = 1
 APP_VERSION_CODE = PROTOCOL_VERSION * 1000 + 1
 APK_ENV = "MOBILEKIT_APK"
 REPO_ANDROID_APP = Path(__file__).resolve().parents[2] / "android_app"
+# Built by android_app/scripts/build_apk.py (scripts/setup.sh, `make apk`, `mobilekit app build`);
+# package data, so a wheel carries it.
+BUNDLED_APK = Path(__file__).resolve().parent / "companion" / "mobilekit-bench.apk"
+BUILD_SCRIPT = "scripts/build_apk.py"
+BUILD_TIMEOUT_S = 1800.0  # a first build fetches android-all (about 190 MB) from Maven Central
 STUDIO_APK_GLOB = "app/build/outputs/apk/debug/*.apk"
 GRADLE_TIMEOUT_S = 1800.0  # a first build downloads Gradle and the Android plugin
 
@@ -44,15 +51,28 @@ class AppStatus:
 
 
 def find_apk(apk=None, *, project_dir: Path | None = None, build: bool = True) -> Path:
-    """The companion APK: ``apk``; else $MOBILEKIT_APK; else Android Studio's debug output; else
-    built with the project's Gradle wrapper when an Android SDK is configured."""
-    if apk is None and os.environ.get(APK_ENV):
-        apk = os.environ[APK_ENV]
+    """The companion APK, in this order: ``apk`` (--apk); $MOBILEKIT_APK; the APK bundled with
+    this package; Android Studio's debug output of android_app/; a build with android_app/gradlew
+    when an Android SDK is configured. The error names each one tried and why it did not serve."""
+    tried = []
     if apk is not None:
         path = Path(apk).expanduser()
         if not path.is_file():
-            raise DeviceError(f"APK not found: {path}", hint="give the path of the companion app's .apk")
+            raise DeviceError(f"APK not found: {path} (given with --apk)", hint="give the path of the companion app's .apk")
         return path
+    tried.append("--apk (not given)")
+    env = os.environ.get(APK_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise DeviceError(f"APK not found: {path} (from ${APK_ENV})",
+                              hint=f"fix or unset {APK_ENV}, or pass --apk PATH")
+        return path
+    tried.append(f"${APK_ENV} (not set)")
+    bundled = Path(BUNDLED_APK)
+    if bundled.is_file():
+        return bundled
+    tried.append(f"the bundled APK ({bundled}: not built)")
     project = Path(project_dir) if project_dir else REPO_ANDROID_APP
     built = _newest(project.glob(STUDIO_APK_GLOB))
     if built is not None:
@@ -60,16 +80,24 @@ def find_apk(apk=None, *, project_dir: Path | None = None, build: bool = True) -
     gradlew = project / "gradlew"
     sdk = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
     has_local_properties = (project / "local.properties").is_file()
-    if not project.is_dir() or not gradlew.is_file():
-        raise DeviceError("the companion app's APK was not found and there is no android_app/ project "
-                          "to build it from", hint="pass --apk PATH (or set MOBILEKIT_APK)")
-    if not (sdk or has_local_properties):
-        raise DeviceError(f"the companion app is not built ({project / STUDIO_APK_GLOB} is missing) and "
-                          "no Android SDK is configured to build it",
-                          hint=f"build it in Android Studio, or set ANDROID_HOME (or write sdk.dir=... "
-                               f"in {project / 'local.properties'}), or pass --apk PATH")
-    if not build:
-        raise DeviceError(f"the companion app is not built: {project / STUDIO_APK_GLOB} is missing")
+    if not project.is_dir():
+        tried.append("a Gradle build of android_app/ (no android_app/ project here)")
+    elif not gradlew.is_file():
+        tried.append(f"a Gradle build of android_app/ (no {project / STUDIO_APK_GLOB} and no gradlew)")
+    elif not (sdk or has_local_properties):
+        tried.append(f"a Gradle build of android_app/ (no {project / STUDIO_APK_GLOB}, and no Android SDK is "
+                     f"configured: ANDROID_HOME is unset and {project / 'local.properties'} is missing)")
+    elif not build:
+        tried.append(f"a Gradle build of android_app/ ({project / STUDIO_APK_GLOB} is missing)")
+    else:
+        return _gradle_build(project, gradlew)
+    can_build = (project / BUILD_SCRIPT).is_file()
+    raise DeviceError("the companion app's APK was not found; tried " + "; ".join(tried),
+                      hint=("run `mobilekit app build` (or `make apk`) to build the bundled APK, " if can_build else "")
+                      + "pass --apk PATH, or set MOBILEKIT_APK")
+
+
+def _gradle_build(project: Path, gradlew: Path) -> Path:
     returncode, stdout, stderr = _run_gradle([str(gradlew), ":app:assembleDebug", "--quiet"], project)
     if returncode != 0:
         tail = " | ".join((stderr or stdout).strip().splitlines()[-5:])
@@ -79,6 +107,38 @@ def find_apk(apk=None, *, project_dir: Path | None = None, build: bool = True) -
     if built is None:
         raise DeviceError(f"the Gradle build finished but no APK appeared under {project / STUDIO_APK_GLOB}")
     return built
+
+
+def build_bundled_apk(*, force: bool = False, project_dir: Path | None = None, echo=None) -> Path:
+    """Rebuild the bundled APK from android_app/ with its build script (Maven Central, Debian's
+    aapt/apksigner; no Gradle). Progress goes to stderr; skipped when no input changed."""
+    project = Path(project_dir) if project_dir else REPO_ANDROID_APP
+    script = project / BUILD_SCRIPT
+    if not script.is_file():
+        raise DeviceError(f"cannot build the companion app: {script} is missing (an installed mobilekit carries "
+                          "the built APK but not the app's sources)",
+                          hint="build from a clone of the mobilekit repository, or pass --apk PATH")
+    argv = [sys.executable, str(script), "--output", str(BUNDLED_APK)] + (["--force"] if force else [])
+    try:
+        process = subprocess.Popen(argv, cwd=project.parent, start_new_session=True)
+    except OSError as exc:
+        raise DeviceError(f"could not run {script}: {exc}") from None
+    try:
+        returncode = process.wait(timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise DeviceError(f"building the companion app did not finish within {BUILD_TIMEOUT_S:g} s; "
+                          "the build was stopped") from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    if returncode == 3:
+        raise DeviceError("cannot build the companion app: a build tool is missing (named above)",
+                          hint="run `bash scripts/setup.sh --apk` (as root it installs them)")
+    if returncode != 0 or not Path(BUNDLED_APK).is_file():
+        raise DeviceError(f"building the companion app failed (exit {returncode}); the build's own message "
+                          "is above", hint=f"rerun `python3 {script}` to see it again")
+    return Path(BUNDLED_APK)
 
 
 def _run_gradle(argv: list[str], cwd: Path) -> tuple[int, str, str]:
@@ -109,7 +169,10 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    process.communicate()
+    if process.stdout is not None or process.stderr is not None:
+        process.communicate()
+    else:
+        process.wait()
 
 
 def _newest(paths) -> Path | None:
@@ -137,14 +200,14 @@ def ensure_app(transport: Transport, apk=None, *, force: bool = False) -> AppSta
     if protocol_of(after[0]) != PROTOCOL_VERSION:
         raise DeviceError(f"the app in {path.name} speaks protocol {protocol_of(after[0])} (versionCode "
                           f"{after[0]}), this mobilekit needs protocol {PROTOCOL_VERSION}",
-                          serial=transport.serial, hint="rebuild android_app/ from this checkout")
+                          serial=transport.serial, hint="rebuild it with `mobilekit app build`, or pass --apk")
     if after[0] < APP_VERSION_CODE:
         raise DeviceError(f"the APK {path.name} is older (versionCode {after[0]}) than this mobilekit "
                           f"needs ({APP_VERSION_CODE})", serial=transport.serial,
-                          hint="rebuild android_app/ from this checkout")
+                          hint="rebuild it with `mobilekit app build`, or pass --apk")
     return AppStatus(transport.serial, APP_PACKAGE, "reinstalled" if before else "installed", after[0],
                      after[1], before[0] if before else None, str(path))
 
 
 __all__ = ["APP_PACKAGE", "APP_INSTRUMENTATION", "PROTOCOL_VERSION", "APP_VERSION_CODE", "AppStatus",
-           "find_apk", "ensure_app", "component"]
+           "BUNDLED_APK", "find_apk", "build_bundled_apk", "ensure_app", "component"]

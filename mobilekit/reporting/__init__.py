@@ -50,6 +50,7 @@ def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> Repo
     ``diagnoses`` are diagnosis records (dicts) whose per-layer charts are added."""
     from . import render
     from .diagnosis import diagnosis_figures
+    from .runs import label_models
 
     output = Path(output)
     fmt = report_format(output)
@@ -57,6 +58,7 @@ def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> Repo
         raise ReportError("no bench results to report")
     if output.exists() and output.is_dir():
         raise UsageError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
+    runs = label_models(runs)
     title = title or "mobilekit benchmark report"
     images: list[str] = []
     if fmt == "csv":

@@ -1,4 +1,5 @@
-"""Pareto front of models over size, latency and (when every model has it) accuracy."""
+"""Pareto front of models over size, latency and (when every model has it) accuracy, drawn only
+among the variants of one source model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ class ParetoPoint:
     accuracy_top1: float | None = None
     on_front: bool = False
     description: str | None = None
+    source_name: str | None = None
     over_budget: bool = False  # missed its accuracy budget: shown, never on the front
 
 
@@ -37,3 +39,77 @@ def pareto_front(points: list[ParetoPoint]) -> list[ParetoPoint]:
         point.on_front = not point.over_budget and not any(
             _dominates(other, point, use_accuracy) for other in eligible if other is not point)
     return [p for p in points if p.on_front]
+
+
+# ---------------------------------------------------------------------------------------------
+# fronts among the variants of one source model
+
+
+@dataclass
+class ParetoGroup:
+    """The models made from one source model, and the latency their comparison uses."""
+
+    source: str
+    source_name: str
+    points: list[ParetoPoint]
+    basis: str
+
+
+NO_GROUPING = ("no two models share a known source model, so there is no Pareto front to draw: a "
+               "front compares variants of one model (a sweep's variants, or .tflite files whose "
+               "model cards name the same source)")
+
+
+def model_points(runs) -> tuple[list[ParetoPoint], str]:
+    """One point per model (by sha256), and a sentence saying which latency each point uses.
+
+    Models are compared at a configuration they all ran when there is one (the same target,
+    delegate and threads), because comparing one model's 4-thread latency with another's 1-thread
+    latency says nothing about the models; otherwise each model's fastest configuration is used.
+    """
+    by_model: dict[str, list] = {}
+    for run in runs:
+        if run.ok and run.model_size_bytes is not None:
+            by_model.setdefault(run.result.model.sha256 or run.model_name, []).append(run)
+    if not by_model:
+        return [], ""
+    config_sets = [{(r.target, r.delegate, r.threads) for r in members} for members in by_model.values()]
+    shared = sorted(set.intersection(*config_sets))
+    if shared:
+        target, delegate, threads = shared[0]
+        basis = (f"median latency on {target}, {delegate}, {threads} thread"
+                 f"{'' if threads == 1 else 's'} (a configuration every model ran)")
+    else:
+        basis = "each model's fastest configuration (no configuration was run by every model)"
+    points = []
+    for members in by_model.values():
+        chosen = [r for r in members if (r.target, r.delegate, r.threads) == shared[0]] if shared else members
+        best = min(chosen, key=lambda r: r.latency["latency_ms_p50"])
+        points.append(ParetoPoint(
+            name=members[0].model_name, model_size_bytes=float(best.model_size_bytes),
+            latency_ms=best.latency["latency_ms_p50"],
+            accuracy_top1=next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None),
+            description=next((r.description for r in members if r.description), None),
+            source_name=members[0].source_name,
+            over_budget=any(r.over_budget for r in members)))
+    return points, basis
+
+
+def pareto_groups(runs) -> tuple[list[ParetoGroup], list[str]]:
+    """A front for each source model with two or more benchmarked variants, and the names of the
+    models that have no such group (no known source, or the only one of theirs)."""
+    by_source: dict[str, list] = {}
+    for run in runs:
+        if run.source is not None:
+            by_source.setdefault(run.source, []).append(run)
+    groups = []
+    for source, members in by_source.items():
+        points, basis = model_points(members)
+        if len(points) >= 2:
+            pareto_front(points)
+            groups.append(ParetoGroup(source=source, source_name=members[0].source_name or source,
+                                      points=points, basis=basis))
+    grouped = {p.name for group in groups for p in group.points}
+    alone = sorted({run.model_name for run in runs if run.ok and run.model_name not in grouped})
+    groups.sort(key=lambda group: group.source_name)
+    return groups, alone

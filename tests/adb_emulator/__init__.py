@@ -2,8 +2,8 @@
 
 ``with EmulatedDevice(authorized_keys=[pub]) as device: ...`` gives a device at
 ``device.address`` that the AOSP adb server (`adb connect`) and adb-shell both talk to. It runs
-`am instrument` for the companion app through mobilekit's host runner. See android.py for the
-test-only APK convention.
+`am instrument` (and `am start` for BenchActivity) for the companion app through mobilekit's host
+runner. Its package manager reads real APKs (aapt, apksigner); see android.py.
 """
 from .android import DEFAULT_INSTRUMENTATION, DEFAULT_PACKAGE, PIXEL_7_PROPS, make_test_apk
 from .device import FEATURES, EmulatedDevice, Faults

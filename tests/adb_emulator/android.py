@@ -1,17 +1,21 @@
 """The Android parts of the emulated device: system properties, the package manager, dumpsys, and
-`am instrument` for the companion app, implemented by running mobilekit's host runner.
+`am instrument` / `am start` for the companion app, implemented by running mobilekit's host runner.
 
-Test-only APK convention: a real APK cannot be built without the Android SDK, so the emulated
-`pm install` accepts any zip holding an `AndroidManifest.xml` whose text is JSON with the key
-`"mobilekit_test_apk": 1` plus `package`, `version_code`, `version_name`, `instrumentation` (see
-`make_test_apk`). Anything else fails like a real phone does: `INSTALL_FAILED_INVALID_APK`.
-mobilekit itself treats the APK as an opaque file.
+The package manager takes real APKs only: it reads package, versionCode, versionName, SDK levels,
+the instrumentation (and its target) and the launchable activity from the APK's binary
+AndroidManifest.xml with Debian's `aapt dump badging` / `aapt dump xmltree`, and the signer with
+`apksigner verify --print-certs`. An unsigned or unparsable file fails as on a phone
+(INSTALL_PARSE_FAILED_NO_CERTIFICATES, INSTALL_FAILED_INVALID_APK), an update signed by another
+key with INSTALL_FAILED_UPDATE_INCOMPATIBLE. `make_test_apk` builds small real APKs (manifest
+only) for the version and protocol cases; the companion app's own tests install the APK that
+android_app/scripts/build_apk.py built. Only the dex code is not run: the host runner stands in.
 """
 from __future__ import annotations
 
 import json
 import os
 import posixpath
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,16 +60,124 @@ PIXEL_7_PROPS = {
 }
 
 
+REPO = Path(__file__).resolve().parents[2]
+FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
+TEST_KEYSTORE = REPO / "android_app" / "signing" / "mobilekit-debug.p12"
+
+
+def apk_tools_missing() -> str | None:
+    """Why real APKs cannot be made or read here (None when they can)."""
+    import shutil
+
+    for tool, package in (("aapt", "aapt"), ("apksigner", "apksigner")):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed (apt-get install {package}, or scripts/setup.sh --test)"
+    if not FRAMEWORK_RES.is_file():
+        return f"{FRAMEWORK_RES} is missing (apt-get install android-framework-res)"
+    return None
+
+
 def make_test_apk(path, *, package=DEFAULT_PACKAGE, version_code=1, version_name="0.1.0",
-                  instrumentation=DEFAULT_INSTRUMENTATION, extra: dict | None = None) -> Path:
-    """Write a zip that the emulated package manager installs (the test-only APK convention)."""
-    manifest = {"mobilekit_test_apk": 1, "package": package, "version_code": version_code,
-                "version_name": version_name, "instrumentation": instrumentation, **(extra or {})}
+                  instrumentation=DEFAULT_INSTRUMENTATION, target_package=None, min_sdk=26, target_sdk=35,
+                  keystore=TEST_KEYSTORE, signed=True) -> Path:
+    """A real APK (binary manifest, no code) linked by aapt and signed by apksigner, with the
+    repo's debug key unless ``keystore`` names another PKCS12 store (password "android", alias
+    "mobilekit")."""
+    problem = apk_tools_missing()
+    if problem:
+        raise RuntimeError(problem)
     path = Path(path)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("AndroidManifest.xml", json.dumps(manifest))
-        archive.writestr("classes.dex", b"dex\n035\0" + os.urandom(256))
+    instrumentation_xml = "" if instrumentation is None else (
+        f'<instrumentation android:name="{instrumentation}" '
+        f'android:targetPackage="{target_package or package}" />')
+    manifest = (f'<?xml version="1.0" encoding="utf-8"?>\n'
+                f'<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="{package}">'
+                f'<application android:label="test" />{instrumentation_xml}</manifest>\n')
+    with tempfile.TemporaryDirectory(prefix="test-apk-") as scratch:
+        scratch = Path(scratch)
+        (scratch / "AndroidManifest.xml").write_text(manifest)
+        unsigned = scratch / "unsigned.apk"
+        subprocess.run(["aapt", "package", "-f", "-M", str(scratch / "AndroidManifest.xml"), "-I", str(FRAMEWORK_RES),
+                        "--min-sdk-version", str(min_sdk), "--target-sdk-version", str(target_sdk),
+                        "--version-code", str(version_code), "--version-name", version_name, "-F", str(unsigned)],
+                       check=True, capture_output=True, timeout=60)
+        if not signed:
+            path.write_bytes(unsigned.read_bytes())
+            return path
+        subprocess.run(["apksigner", "sign", "--ks", str(keystore), "--ks-type", "PKCS12", "--ks-key-alias",
+                        "mobilekit", "--ks-pass", "pass:android", "--key-pass", "pass:android",
+                        "--v4-signing-enabled", "false", "--out", str(path), str(unsigned)],
+                       check=True, capture_output=True, timeout=120)
     return path
+
+
+def make_keystore(path) -> Path:
+    """Another signing key (PKCS12, password "android", alias "mobilekit"), for signer-mismatch tests."""
+    path = Path(path)
+    subprocess.run(["keytool", "-genkeypair", "-keystore", str(path), "-storetype", "PKCS12", "-storepass", "android",
+                    "-keypass", "android", "-alias", "mobilekit", "-keyalg", "RSA", "-keysize", "2048",
+                    "-validity", "3650", "-dname", "CN=someone else"], check=True, capture_output=True, timeout=120)
+    return path
+
+
+@dataclass
+class ApkInfo:
+    package: str
+    version_code: int
+    version_name: str
+    min_sdk: int | None
+    target_sdk: int | None
+    instrumentation: str | None
+    instrumentation_target: str | None
+    launchable_activity: str | None
+    signer_sha256: str | None
+
+
+class ApkError(Exception):
+    """Why the package manager refuses an APK: the failure code and message a phone prints."""
+
+
+def read_apk(path) -> ApkInfo:
+    """What the package manager reads from an APK (aapt + apksigner, as a phone's PackageParser)."""
+    import re
+
+    path = str(path)
+    badging = subprocess.run(["aapt", "dump", "badging", path], capture_output=True, text=True, timeout=60)
+    match = re.search(r"^package: name='([^']+)' versionCode='(\d*)' versionName='([^']*)'", badging.stdout,
+                      re.MULTILINE)
+    if badging.returncode != 0 or not match or not match.group(2):
+        raise ApkError(f"INSTALL_FAILED_INVALID_APK: Failed to parse {path}: Failed to read manifest from APK")
+    package = match.group(1)
+
+    def number(pattern):
+        found = re.search(pattern, badging.stdout, re.MULTILINE)
+        return int(found.group(1)) if found else None
+
+    activity = re.search(r"^launchable-activity: name='([^']+)'", badging.stdout, re.MULTILINE)
+    tree = subprocess.run(["aapt", "dump", "xmltree", path, "AndroidManifest.xml"], capture_output=True, text=True,
+                          timeout=60).stdout
+    instrumentation = target = None
+    inside = False
+    for line in tree.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("E: "):
+            inside = stripped.startswith("E: instrumentation")
+        elif inside:
+            found = re.match(r'A: android:(name|targetPackage)\(0x[0-9a-f]+\)="([^"]*)"', stripped)
+            if found and found.group(1) == "name":
+                instrumentation = found.group(2)
+            elif found:
+                target = found.group(2)
+    if instrumentation and instrumentation.startswith("."):
+        instrumentation = package + instrumentation     # PackageParser expands relative names
+    certs = subprocess.run(["apksigner", "verify", "--print-certs", path], capture_output=True, text=True, timeout=120)
+    signer = re.search(r"certificate SHA-256 digest: ([0-9a-f]{64})", certs.stdout)
+    if certs.returncode != 0 or not signer:
+        raise ApkError(f"INSTALL_PARSE_FAILED_NO_CERTIFICATES: Failed collecting certificates for {path}")
+    return ApkInfo(package=package, version_code=int(match.group(2)), version_name=match.group(3),
+                   min_sdk=number(r"^sdkVersion:'(\d+)'"), target_sdk=number(r"^targetSdkVersion:'(\d+)'"),
+                   instrumentation=instrumentation, instrumentation_target=target,
+                   launchable_activity=activity.group(1) if activity else None, signer_sha256=signer.group(1))
 
 
 @dataclass
@@ -76,6 +188,10 @@ class InstalledPackage:
     instrumentation: str | None
     apk_path: str
     installed_at: float
+    signer_sha256: str | None = None
+    activity: str | None = None
+    min_sdk: int | None = None
+    target_sdk: int | None = None
 
 
 def install_commands(device, shell) -> None:
@@ -190,47 +306,66 @@ def _pm_install(device, inv: Invocation, args: list[str]) -> int:
     if device.faults.install_failure:
         inv.print(f"Failure [{device.faults.install_failure}]")
         return 1
-    manifest = _read_test_manifest(payload)
-    if manifest is None:
-        inv.print(f"Failure [INSTALL_FAILED_INVALID_APK: Failed to parse {where}: "
-                  "Failed to read manifest from APK]")
+    try:
+        info = apk_info(payload)
+    except ApkError as exc:
+        inv.print(f"Failure [{str(exc).replace('{path}', where)}]")
         return 1
     if device.fs.free_bytes is not None and device.fs.free_bytes < 2 * len(payload):
         inv.print("Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: Failed to override installation location]")
         return 1
-    package = manifest["package"]
+    sdk = int(device.props.get("ro.build.version.sdk", "34"))
+    if info.min_sdk is not None and info.min_sdk > sdk:
+        inv.print(f"Failure [INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #{info.min_sdk} (current version is "
+                  f"#{sdk})]")
+        return 1
+    package = info.package
     current = device.packages.get(package)
-    if current is not None and manifest["version_code"] < current.version_code and not allow_downgrade:
+    if current is not None and current.signer_sha256 and current.signer_sha256 != info.signer_sha256:
+        inv.print(f"Failure [INSTALL_FAILED_UPDATE_INCOMPATIBLE: Existing package {package} signatures do not match "
+                  "newer version; ignoring!]")
+        return 1
+    if current is not None and info.version_code < current.version_code and not allow_downgrade:
         inv.print(f"Failure [INSTALL_FAILED_VERSION_DOWNGRADE: Downgrade detected: Update version code "
-                  f"{manifest['version_code']} is older than current {current.version_code}]")
+                  f"{info.version_code} is older than current {current.version_code}]")
         return 1
     apk_dir = f"/data/app/~~{os.urandom(6).hex()}==/{package}-{os.urandom(6).hex()}=="
     apk_host = inv.fs.host(apk_dir + "/base.apk")
     apk_host.parent.mkdir(parents=True, exist_ok=True)
     apk_host.write_bytes(payload)
-    device.packages[package] = InstalledPackage(
-        package=package, version_code=int(manifest["version_code"]),
-        version_name=str(manifest.get("version_name", "")),
-        instrumentation=manifest.get("instrumentation"), apk_path=apk_dir + "/base.apk",
-        installed_at=time.time())
+    device.packages[package] = installed_package(info, apk_dir + "/base.apk")
     device.install_log.append(package)
     inv.print("Success")
     return 0
 
 
-def _read_test_manifest(payload: bytes) -> dict | None:
-    import io
+def installed_package(info: ApkInfo, apk_path: str) -> InstalledPackage:
+    # an instrumentation whose target is another package cannot run against this one
+    instrumentation = info.instrumentation if info.instrumentation_target in (None, info.package) else None
+    return InstalledPackage(package=info.package, version_code=info.version_code, version_name=info.version_name,
+                            instrumentation=instrumentation, apk_path=apk_path, installed_at=time.time(),
+                            signer_sha256=info.signer_sha256, activity=info.launchable_activity,
+                            min_sdk=info.min_sdk, target_sdk=info.target_sdk)
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            manifest = json.loads(archive.read("AndroidManifest.xml"))
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("mobilekit_test_apk") != 1:
-        return None
-    if not isinstance(manifest.get("package"), str) or not isinstance(manifest.get("version_code"), int):
-        return None
-    return manifest
+
+_APK_CACHE: dict[str, ApkInfo] = {}
+
+
+def apk_info(payload: bytes) -> ApkInfo:
+    """read_apk on bytes, remembered by content (the same APK is installed in many tests)."""
+    import hashlib
+
+    key = hashlib.sha256(payload).hexdigest()
+    if key not in _APK_CACHE:
+        with tempfile.TemporaryDirectory(prefix="adb-emu-pm-") as scratch:
+            staged = Path(scratch) / "base.apk"
+            staged.write_bytes(payload)
+            try:
+                info = read_apk(staged)
+            except ApkError as exc:
+                raise ApkError(str(exc).replace(str(staged), "{path}")) from None
+        _APK_CACHE[key] = info
+    return _APK_CACHE[key]
 
 
 # ---- dumpsys --------------------------------------------------------------------------------------
@@ -247,7 +382,7 @@ def _dumpsys(device, inv: Invocation) -> int:
         inv.print(f"  Package [{record.package}] (3f1d2e1):")
         inv.print(f"    userId=10245")
         inv.print(f"    codePath={posixpath.dirname(record.apk_path)}")
-        inv.print(f"    versionCode={record.version_code} minSdk=26 targetSdk=35")
+        inv.print(f"    versionCode={record.version_code} minSdk={record.min_sdk} targetSdk={record.target_sdk}")
         inv.print(f"    versionName={record.version_name}")
         inv.print(f"    firstInstallTime={time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(record.installed_at))}")
         return 0
@@ -285,14 +420,65 @@ def _am(device, inv: Invocation) -> int:
         package = args[-1]
         device.force_stop(package)
         return 0
+    if args[:1] == ["start"]:
+        return _am_start(device, inv, args[1:])
     if args[:1] != ["instrument"]:
         inv.error(f"am: unsupported: {' '.join(args[:1])}")
         return 1
     return Instrumentation(device, inv, args[1:]).run()
 
 
+def _am_start(device, inv: Invocation, args: list[str]) -> int:
+    """`am start [-S] [-W] -n PKG/.Activity --es request PATH`: the companion app's BenchActivity runs
+    the request in front (bench --foreground) and writes result.json, as the app does; am returns
+    once the Activity is started, not when the run ends."""
+    import threading
+
+    component, extras, stop_first, index = None, {}, False, 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--es", "-e") and index + 2 < len(args):
+            extras[args[index + 1]] = args[index + 2]
+            index += 3
+            continue
+        if arg == "-n" and index + 1 < len(args):
+            component = args[index + 1]
+            index += 2
+            continue
+        if arg == "-S":
+            stop_first = True
+        index += 1
+    package, _, cls = (component or "").partition("/")
+    if cls.startswith("."):
+        cls = package + cls
+    record = device.packages.get(package)
+    inv.print(f"Starting: Intent {{ cmp={component} (has extras) }}")
+    if record is None or record.activity != cls:
+        inv.error(f"Error type 3\nError: Activity class {{{package}/{cls}}} does not exist.")
+        return 1
+    if stop_first:
+        device.force_stop(package)
+    request = extras.get("request")
+    if not request:
+        return 0  # the screen opens for a person; nothing runs
+
+    class Front(Instrumentation):
+        launch = "activity"
+
+        def status(self, code, **values):
+            pass  # an Activity has no transcript
+
+    quiet = Invocation(inv.shell, ["am"], lambda data: None, lambda data: None, None, threading.Event())
+    front = Front(device, quiet, [])
+    threading.Thread(target=front._run_host_runner, args=(request, package), daemon=True,
+                     name="emulated-activity").start()
+    return 0
+
+
 class Instrumentation:
     """`am instrument -w -r -e request PATH PKG/CLASS`, as the companion app answers it."""
+
+    launch = "instrumentation"
 
     def __init__(self, device, inv: Invocation, args: list[str]):
         self.device, self.inv = device, inv
@@ -379,10 +565,14 @@ class Instrumentation:
         result = json.loads(device.fs.host(result_device_path).read_text())
         run_id = result.get("run_id", "")
         self.stage(run_id, "write")
+        # As the app: status, error, paths and a summary; the host pulls result.json.
+        timing = result.get("timing") if isinstance(result.get("timing"), dict) else {}
+        delegate = result.get("delegate") if isinstance(result.get("delegate"), dict) else {}
+        samples = timing.get("samples_ns")
         final = {"id": "mobilekit", "protocol_version": 1, "run_id": run_id, "status": result.get("status"),
-                 # Android's org.json writes "/" as "\/"; the host must read it either way
-                 "result": json.dumps(result, separators=(",", ":")).replace("/", "\\/"),
-                 "result_path": result_device_path}
+                 "result_path": result_device_path, "samples": len(samples) if isinstance(samples, list) else 0}
+        if delegate.get("applied"):
+            final["applied"] = delegate["applied"]
         if result.get("error"):
             final["error"] = f"{result['error']['stage']}: {result['error']['message']}"
         run_dir = posixpath.dirname(result_device_path)
@@ -409,8 +599,11 @@ class Instrumentation:
             if request.get("inputs", {}).get("kind") == "npy":
                 request["inputs"]["files"] = [str(fs.host(f, base)) for f in request["inputs"]["files"]]
             output_device = fs.normalize(request.get("output_dir") or base, base)
-            request["output_dir"] = str(fs.host(output_device))
-        except (KeyError, TypeError, PermissionError) as exc:
+            final_dir = fs.host(output_device)
+            # The host runner writes into a scratch folder; the files move into place below with
+            # result.json last, so a host polling for it (am start) never reads a half-made result.
+            request["output_dir"] = str(Path(tempfile.mkdtemp(prefix=".emu-run-", dir=final_dir)))
+        except (KeyError, TypeError, OSError) as exc:
             return None, f"bad request: {exc}"
         run_id = str(request.get("run_id", ""))
         self.stage(run_id, "init")
@@ -435,10 +628,12 @@ class Instrumentation:
             # the host runner writes result.json even for failed runs; only "no result" is fatal
         result_host = Path(request["output_dir"]) / "result.json"
         if not result_host.is_file():
+            shutil.rmtree(result_host.parent, ignore_errors=True)
             return None, f"runner wrote no result: {stderr.strip()[-300:]}"
         result = json.loads(result_host.read_text())
         result["runner"] = {"kind": "android", "version": device.app_version_name(package),
-                            "runtime": "litert", "runtime_version": result["runner"]["runtime_version"]}
+                            "runtime": "litert", "runtime_version": result["runner"]["runtime_version"],
+                            "launch": self.launch}
         props = device.props
         # the app cannot know the serial adb gives it: null, as on a phone
         result["device"] = {"serial": None, "manufacturer": props["ro.product.manufacturer"],
@@ -454,10 +649,16 @@ class Instrumentation:
                  "battery_temp_c": device.battery_temp_c}
         result["thermal"] = {"start": state, "end": state}
         result.update(device.faults.result_patch or {})
-        tmp = result_host.with_suffix(".tmp")
+        scratch_dir = Path(request["output_dir"])
+        for produced in scratch_dir.iterdir():
+            if produced.name != "result.json":
+                os.replace(produced, final_dir / produced.name)
+        final = final_dir / "result.json"
+        tmp = final_dir / ".result.json.tmp"
         tmp.write_text(json.dumps(result, indent=2))
-        os.replace(tmp, result_host)
-        return fs.device_path(result_host), None
+        os.replace(tmp, final)
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+        return fs.device_path(final), None
 
 
 def _kill(process: subprocess.Popen):
@@ -468,4 +669,5 @@ def _kill(process: subprocess.Popen):
     process.wait()
 
 
-__all__ = ["make_test_apk", "install_commands", "PIXEL_7_PROPS", "InstalledPackage"]
+__all__ = ["make_test_apk", "make_keystore", "read_apk", "apk_info", "apk_tools_missing", "ApkInfo", "ApkError",
+           "install_commands", "PIXEL_7_PROPS", "InstalledPackage"]

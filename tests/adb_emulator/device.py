@@ -188,16 +188,10 @@ class EmulatedDevice:
 
     def install_app(self, apk_path, **kwargs) -> None:
         """Preinstall an APK without going through adb (a phone that already has the app)."""
-        manifest = android._read_test_manifest(Path(apk_path).read_bytes())
-        if manifest is None:
-            raise ValueError(f"{apk_path} is not a test APK")
-        package = manifest["package"]
-        apk_device = f"/data/app/{package}-1/base.apk"
+        payload = Path(apk_path).read_bytes()
+        info = android.apk_info(payload)
+        apk_device = f"/data/app/{info.package}-1/base.apk"
         host = self.fs.host(apk_device)
         host.parent.mkdir(parents=True, exist_ok=True)
-        host.write_bytes(Path(apk_path).read_bytes())
-        import time
-
-        self.packages[package] = android.InstalledPackage(
-            package=package, version_code=manifest["version_code"], version_name=manifest["version_name"],
-            instrumentation=manifest.get("instrumentation"), apk_path=apk_device, installed_at=time.time())
+        host.write_bytes(payload)
+        self.packages[info.package] = android.installed_package(info, apk_device)

@@ -1,4 +1,4 @@
-"""pytest fixtures for device tests: `from adb_emulator.fixtures import *` in a test module.
+"""pytest fixtures for device tests, registered for the whole suite by tests/conftest.py (pytest_plugins).
 
 One private AOSP adb server per session (skipped with a reason when `adb` is not installed), one
 emulated phone per test, and `via` to run the same test through the adb server and direct.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .android import make_test_apk
+from .android import apk_tools_missing
 from .device import EmulatedDevice
 from .harness import AdbServerProcess, free_port
 
@@ -42,12 +42,24 @@ def adb_server(adb_home):
 
 
 @pytest.fixture(scope="session")
-def companion_apk(tmp_path_factory):
+def companion_apk():
+    """The companion app's real APK, as bundled with mobilekit (built by scripts/setup.sh --test)."""
     from mobilekit.device import app
 
-    return make_test_apk(tmp_path_factory.mktemp("apk") / "app-debug.apk", package=app.APP_PACKAGE,
-                         version_code=app.APP_VERSION_CODE, version_name="0.1.0",
-                         instrumentation=app.APP_INSTRUMENTATION)
+    problem = apk_tools_missing()
+    if problem:
+        pytest.skip(f"the emulated phone reads real APKs with aapt/apksigner: {problem}")
+    if not app.BUNDLED_APK.is_file():
+        pytest.skip(f"the companion APK is not built ({app.BUNDLED_APK}); build it with `make apk`")
+    return app.BUNDLED_APK
+
+
+@pytest.fixture
+def no_bundled_apk(monkeypatch, tmp_path):
+    """mobilekit as installed without its bundled APK."""
+    from mobilekit.device import app
+
+    monkeypatch.setattr(app, "BUNDLED_APK", tmp_path / "not-bundled" / "mobilekit-bench.apk")
 
 
 @pytest.fixture
@@ -103,4 +115,5 @@ def no_adb_server(monkeypatch):
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(free_port()))
 
 
-__all__ = ["adb_home", "adb_server", "companion_apk", "emulator", "installed", "via", "Via", "no_adb_server"]
+__all__ = ["adb_home", "adb_server", "companion_apk", "no_bundled_apk", "emulator", "installed", "via", "Via",
+           "no_adb_server"]

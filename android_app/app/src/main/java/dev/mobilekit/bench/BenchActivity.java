@@ -1,7 +1,10 @@
 package dev.mobilekit.bench;
 
 import android.app.Activity;
+import android.content.Intent;
 import android.os.Bundle;
+import android.os.Handler;
+import android.os.Looper;
 import android.text.InputType;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
@@ -30,15 +33,111 @@ import org.json.JSONObject;
  * For people: pick a .tflite pushed into the app's files folder, a delegate and threads, run, and
  * read the figures. It writes a request next to the run and goes through the same runner as the
  * Instrumentation, so what it shows is what a headless run would record.
+ *
+ * <p>For {@code mobilekit bench --foreground}: started with a request file,
+ * {@code am start -S -n dev.mobilekit.bench/.BenchActivity --es request <request.json>}, it runs
+ * that request in front (as top-app, where the instrumentation runs in the default group) and
+ * writes result.json to the request's output folder, which the host waits for.
+ *
+ * <p>A run belongs to the process, not to one Activity: rotating the phone recreates the Activity,
+ * and the new one shows the run's progress with Run disabled until that run ends.
  */
 public final class BenchActivity extends Activity {
+    static final String EXTRA_REQUEST = "request";
+    static final String LAUNCH = "activity";
+
     private Spinner modelPicker;
     private Spinner delegatePicker;
     private EditText threadsField;
     private EditText runsField;
-    private Button runButton;
-    private TextView report;
+    Button runButton;
+    TextView report;
     private final List<File> models = new ArrayList<>();
+
+    /** The one run of this process, and the Activity (if any) that shows it. */
+    static final class ActiveRun {
+        private static final Handler MAIN = new Handler(Looper.getMainLooper());
+        private static Thread worker;
+        private static String text = "";
+        private static BenchActivity shown;
+
+        private ActiveRun() {
+        }
+
+        static synchronized boolean running() {
+            return worker != null;
+        }
+
+        /** Starts {@code job} unless a run is going; false when one is. */
+        static synchronized boolean start(String firstLine, Job job) {
+            if (worker != null) {
+                return false;
+            }
+            text = firstLine;
+            worker = new Thread(() -> {
+                String last;
+                try {
+                    last = job.run(line -> post(line, false));
+                } catch (Exception e) {
+                    last = "could not start the run: " + e;
+                }
+                post(last, true);
+            }, "mobilekit-bench");
+            worker.start();
+            refresh();
+            return true;
+        }
+
+        private static void post(String line, boolean finished) {
+            MAIN.post(() -> {
+                synchronized (ActiveRun.class) {
+                    text = line;
+                    if (finished) {
+                        worker = null;
+                    }
+                    refresh();
+                }
+            });
+        }
+
+        static synchronized void attach(BenchActivity activity) {
+            shown = activity;
+            refresh();
+        }
+
+        static synchronized void detach(BenchActivity activity) {
+            if (shown == activity) {
+                shown = null;
+            }
+        }
+
+        /** Waits for the current run's thread (tests). */
+        static void join(long millis) throws InterruptedException {
+            Thread t;
+            synchronized (ActiveRun.class) {
+                t = worker;
+            }
+            if (t != null) {
+                t.join(millis);
+            }
+        }
+
+        private static void refresh() {
+            BenchActivity a = shown;
+            if (a != null && a.report != null) {
+                a.report.setText(text);
+                a.runButton.setEnabled(worker == null && !a.models.isEmpty());
+            }
+        }
+
+        interface Job {
+            String run(Progress progress) throws Exception;
+        }
+
+        interface Progress {
+            void line(String text);
+        }
+    }
 
     @Override
     protected void onCreate(Bundle savedInstanceState) {
@@ -85,6 +184,44 @@ public final class BenchActivity extends Activity {
         ScrollView scroll = new ScrollView(this);
         scroll.addView(column);
         setContentView(scroll);
+
+        ActiveRun.attach(this);
+        String requestPath = getIntent() == null ? null : getIntent().getStringExtra(EXTRA_REQUEST);
+        // A recreated Activity (rotation) must not start the request again: the run is still going.
+        if (savedInstanceState == null && requestPath != null && !requestPath.isEmpty()) {
+            runRequest(new File(requestPath));
+        }
+    }
+
+    @Override
+    protected void onNewIntent(Intent intent) {
+        super.onNewIntent(intent);
+        String requestPath = intent.getStringExtra(EXTRA_REQUEST);
+        if (requestPath != null && !requestPath.isEmpty()) {
+            runRequest(new File(requestPath));
+        }
+    }
+
+    @Override
+    protected void onDestroy() {
+        ActiveRun.detach(this);
+        super.onDestroy();
+    }
+
+    /** A host's request (bench --foreground): the same runner, started from the Activity. */
+    private void runRequest(File requestFile) {
+        final android.content.Context app = getApplicationContext();
+        boolean started = ActiveRun.start("running " + requestFile + " in front...", progress ->
+                describe(BenchInstrumentation.run(app, requestFile, (code, bundle) -> progress.line(progressLine(bundle)),
+                        LAUNCH)));
+        if (!started) {
+            report.setText("a run is still going; " + requestFile + " was not started");
+        }
+    }
+
+    private static String progressLine(Bundle bundle) {
+        return "running: " + bundle.getString("stage") + " " + (bundle.getString("done") == null ? ""
+                : bundle.getString("done") + "/" + bundle.getString("total"));
     }
 
     private ArrayAdapter<String> adapter(List<String> items) {
@@ -134,27 +271,19 @@ public final class BenchActivity extends Activity {
     }
 
     private void startRun() {
+        if (ActiveRun.running() || models.isEmpty()) {
+            return;
+        }
         int index = Math.max(0, modelPicker.getSelectedItem() == null ? 0
                 : relativeNames().indexOf(modelPicker.getSelectedItem().toString()));
         File model = models.get(index);
         String delegate = String.valueOf(delegatePicker.getSelectedItem());
         int threads = Math.min(64, parsePositive(threadsField.getText(), 1));
         int runs = parsePositive(runsField.getText(), 50);
-        runButton.setEnabled(false);
-        report.setText("running " + model.getName() + " on " + delegate + " with " + threads + " threads...");
-        new Thread(() -> {
-            String text;
-            try {
-                text = describe(runInteractive(model, delegate, threads, runs));
-            } catch (Exception e) {
-                text = "could not start the run: " + e;
-            }
-            final String shown = text;
-            runOnUiThread(() -> {
-                report.setText(shown);
-                runButton.setEnabled(true);
-            });
-        }, "mobilekit-bench").start();
+        File root = getExternalFilesDir(null);
+        final android.content.Context app = getApplicationContext();
+        ActiveRun.start("running " + model.getName() + " on " + delegate + " with " + threads + " threads...",
+                progress -> describe(runInteractive(app, root, model, delegate, threads, runs, progress)));
     }
 
     private List<String> relativeNames() {
@@ -166,9 +295,10 @@ public final class BenchActivity extends Activity {
         return names;
     }
 
-    private BenchResult runInteractive(File model, String delegate, int threads, int runs) throws Exception {
+    private static BenchResult runInteractive(android.content.Context app, File root, File model, String delegate,
+                                              int threads, int runs, ActiveRun.Progress progress) throws Exception {
         String runId = String.format(Locale.ROOT, "interactive-%d", System.currentTimeMillis());
-        File dir = new File(getExternalFilesDir(null), "mobilekit/interactive/" + runId);
+        File dir = new File(root, "mobilekit/interactive/" + runId);
         if (!dir.isDirectory() && !dir.mkdirs()) {
             throw new IllegalStateException("cannot create " + dir);
         }
@@ -182,11 +312,7 @@ public final class BenchActivity extends Activity {
         request.put("save_outputs", false);
         File requestFile = new File(dir, "request.json");
         Files.write(requestFile.toPath(), request.toString(2).getBytes(StandardCharsets.UTF_8));
-        return BenchInstrumentation.run(this, requestFile, (code, bundle) -> {
-            String line = bundle.getString("stage") + " " + (bundle.getString("done") == null ? ""
-                    : bundle.getString("done") + "/" + bundle.getString("total"));
-            runOnUiThread(() -> report.setText("running: " + line));
-        });
+        return BenchInstrumentation.run(app, requestFile, (code, bundle) -> progress.line(progressLine(bundle)), LAUNCH);
     }
 
     /** The figures a person wants first; statistics from benchcore, as the Python package computes them. */

@@ -106,10 +106,9 @@ public final class LiteRtEngine implements Engine {
 
     @SuppressWarnings("deprecation")  // NNAPI is deprecated from Android 15; still measured where it exists.
     private AppliedDelegate initNnApi(File model, BenchRequest.Delegate delegate) {
-        String reason;
-        if (Build.VERSION.SDK_INT < 27) {
-            reason = "NNAPI delegate needs Android 8.1 (API 27); this device runs API " + Build.VERSION.SDK_INT;
-        } else {
+        String reason = nnApiUnusable(Build.VERSION.SDK_INT, NnApiDevices.declared(new File("/")),
+                delegate.nnapiAccelerator);
+        if (reason == null) {
             if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.VANILLA_ICE_CREAM) {
                 Log.w(TAG, "NNAPI is deprecated from Android 15; vendors may no longer ship NNAPI drivers");
             }
@@ -117,8 +116,8 @@ public final class LiteRtEngine implements Engine {
                 NnApiDelegate.Options options = new NnApiDelegate.Options();
                 options.setExecutionPreference(NnApiDelegate.Options.EXECUTION_PREFERENCE_SUSTAINED_SPEED);
                 options.setAllowFp16(delegate.nnapiAllowFp16);
-                // Without a named accelerator, keep NNAPI off its reference CPU path: that path is
-                // slower than XNNPACK and would be reported as "nnapi".
+                // Keep NNAPI off its reference CPU path: it is slower than XNNPACK and would be
+                // reported as "nnapi" (honoured from API 29).
                 options.setUseNnapiCpu(false);
                 if (delegate.nnapiAccelerator != null) {
                     options.setAcceleratorName(delegate.nnapiAccelerator);
@@ -127,7 +126,15 @@ public final class LiteRtEngine implements Engine {
                 Interpreter.Options interpreterOptions = cpuOptions(delegate.threads, true);
                 interpreterOptions.addDelegate(nnApiDelegate);
                 interpreter = new Interpreter(model, interpreterOptions);
-                return AppliedDelegate.as("nnapi");
+                int errno = nnApiDelegate.getNnapiErrno();
+                if (errno == 0) {
+                    return AppliedDelegate.as("nnapi");
+                }
+                // The delegate returned OK but NNAPI itself failed: the graph runs on the CPU.
+                reason = "NNAPI reported error " + errno + " while preparing the model (ANEURALNETWORKS_* code)";
+                interpreter.close();
+                interpreter = null;
+                closeDelegates();
             } catch (RuntimeException | LinkageError e) {
                 reason = "the NNAPI delegate failed"
                         + (delegate.nnapiAccelerator != null ? " on accelerator '" + delegate.nnapiAccelerator + "'" : "")
@@ -136,6 +143,34 @@ public final class LiteRtEngine implements Engine {
             }
         }
         return fallBack(model, delegate.threads, reason);
+    }
+
+    /**
+     * Why the NNAPI delegate would not run the model on an accelerator, or null when it can: below
+     * API 27 there is no NNAPI; below API 29 the delegate ignores setUseNnapiCpu(false) and the
+     * accelerator name, so nnapi-reference (the CPU) may run it; a device whose VINTF manifests
+     * declare no NNAPI driver has only nnapi-reference, and the delegate then returns OK while
+     * delegating nothing. {@code declared} null: the manifests could not be read, so nothing is
+     * known against NNAPI.
+     */
+    static String nnApiUnusable(int sdk, List<String> declared, String accelerator) {
+        if (sdk < 27) {
+            return "NNAPI needs Android 8.1 (API 27); this device runs API " + sdk;
+        }
+        if (sdk < 29) {
+            return "on API " + sdk + " (before Android 10) the NNAPI delegate cannot keep NNAPI off its reference CPU "
+                    + "implementation (the accelerator name and setUseNnapiCpu(false) are ignored), so it would "
+                    + "measure nnapi-reference, not an accelerator";
+        }
+        if (declared != null && declared.isEmpty()) {
+            return "this device declares no NNAPI accelerator driver (no android.hardware.neuralnetworks HAL in its "
+                    + "VINTF manifests): NNAPI has only nnapi-reference, and the delegate would run nothing";
+        }
+        if (declared != null && accelerator != null && !declared.contains(accelerator)) {
+            return "NNAPI accelerator '" + accelerator + "' is not on this device (its NNAPI drivers: "
+                    + String.join(", ", declared) + ")";
+        }
+        return null;
     }
 
     private AppliedDelegate fallBack(File model, int threads, String reason) {
@@ -204,6 +239,7 @@ public final class LiteRtEngine implements Engine {
         return "litert";
     }
 
+    /** TfLiteVersion() of the native runtime, e.g. "2.16.1" (the artifact is recorded beside it). */
     @Override
     public String runtimeVersion() {
         try {

@@ -55,6 +55,10 @@ public final class BenchResult {
     public String runnerVersion = "";
     public String runtime = "";
     public String runtimeVersion = "";
+    /** Optional: the runtime's Maven artifact (runtimeVersion is the runtime's own version string). */
+    public String runtimeArtifact;
+    /** Optional: "instrumentation" or "activity", how the run was started on the phone. */
+    public String launch;
 
     public Failure error;
     public Probes.DeviceFacts device = Probes.DeviceFacts.UNKNOWN;
@@ -129,6 +133,12 @@ public final class BenchResult {
         Json.put(runner, "version", runnerVersion);
         Json.put(runner, "runtime", runtime);
         Json.put(runner, "runtime_version", runtimeVersion);
+        if (runtimeArtifact != null) {
+            Json.put(runner, "runtime_artifact", runtimeArtifact);
+        }
+        if (launch != null) {
+            Json.put(runner, "launch", launch);
+        }
         Json.put(o, "runner", runner);
         Json.put(o, "device", device.toJson());
         JSONObject model = new JSONObject();

@@ -34,6 +34,9 @@ public final class BenchRunner {
     private final String runnerVersion;
     private final ProgressListener progress;
     private long lastProgressNs = Long.MIN_VALUE;
+    private long memoryIntervalMillis = 500;
+    private String launch;
+    private String runtimeArtifact;
 
     public BenchRunner(Engine engine, Clock clock, Sleeper sleeper, Probes probes, String runnerVersion,
                        ProgressListener progress) {
@@ -43,6 +46,35 @@ public final class BenchRunner {
         this.probes = probes;
         this.runnerVersion = runnerVersion;
         this.progress = progress == null ? ProgressListener.NONE : progress;
+    }
+
+    /** How often memory is sampled during warmup and timed runs (0: at the start and before close only). */
+    public BenchRunner memoryInterval(long millis) {
+        this.memoryIntervalMillis = Math.max(0, millis);
+        return this;
+    }
+
+    /**
+     * How the run was started, for the result's runner.launch: "instrumentation" (headless, the
+     * default scheduling group) or "activity" (the app in front, top-app).
+     */
+    public BenchRunner launch(String launch) {
+        this.launch = launch;
+        return this;
+    }
+
+    /** The runtime's artifact as the app was built with it, e.g. "org.tensorflow:tensorflow-lite:2.16.1". */
+    public BenchRunner runtimeArtifact(String artifact) {
+        this.runtimeArtifact = artifact;
+        return this;
+    }
+
+    private void describeRunner(BenchResult result) {
+        result.runnerVersion = runnerVersion;
+        result.runtime = engine.runtime();
+        result.runtimeVersion = engine.runtimeVersion();
+        result.runtimeArtifact = runtimeArtifact;
+        result.launch = launch;
     }
 
     /**
@@ -56,9 +88,7 @@ public final class BenchRunner {
             request = BenchRequest.fromFile(requestFile);
         } catch (RequestException e) {
             BenchResult result = requestFailure(requestFile, e);
-            result.runnerVersion = runnerVersion;
-            result.runtime = engine.runtime();
-            result.runtimeVersion = engine.runtimeVersion();
+            describeRunner(result);
             result.device = safeDevice();
             result.startedAtMillis = started;
             result.finishedAtMillis = clock.wallMillis();
@@ -102,12 +132,11 @@ public final class BenchRunner {
     /** Runs a parsed request; never throws. result.json goes to the request's output folder. */
     public BenchResult run(BenchRequest request) {
         BenchResult result = new BenchResult(request.runId, request.delegate.name, request.delegate.threads);
-        result.runnerVersion = runnerVersion;
         result.startedAtMillis = clock.wallMillis();
         result.device = safeDevice();
-        result.runtime = engine.runtime();
-        result.runtimeVersion = engine.runtimeVersion();
+        describeRunner(result);
         String stage = "request";
+        MemorySampler sampler = null;
         try {
             if (request.runs.minSecs > request.runs.maxSecs) {
                 throw new RequestException("runs.min_secs", "(" + request.runs.minSecs + ") is above runs.max_secs ("
@@ -141,6 +170,9 @@ public final class BenchRunner {
             // warmup runs on the samples after it, then the cooldown, then the timed runs from
             // sample 0 again.
             stage = "warmup";
+            // From here the model is loaded: sample memory until it is closed (PSS after close()
+            // would say little about what the model needed).
+            sampler = MemorySampler.start(probes, memoryIntervalMillis);
             int warmup = request.runs.warmupRuns;
             progress("warmup", 0, warmup, true);
             result.firstInferenceNs = timedRun(inputs, in, out, 0);
@@ -183,6 +215,9 @@ public final class BenchRunner {
             // belongs in the result, not in a crashed process.
             result.error = new BenchResult.Failure(stage, e.getClass().getSimpleName(), messageOf(e));
         } finally {
+            if (sampler != null) {
+                sampler.sampleNow();
+            }
             try {
                 engine.close();
             } catch (Throwable ignored) {
@@ -194,7 +229,7 @@ public final class BenchRunner {
             result.outputs.clear();
         }
         result.thermalEnd = safeThermal();
-        result.memory = safeMemory();
+        result.memory = sampler == null ? safeMemory() : sampler.stop(safeMemory());
         result.finishedAtMillis = clock.wallMillis();
         File dir = request.outputDir();
         try {

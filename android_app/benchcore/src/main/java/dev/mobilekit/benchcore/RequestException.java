@@ -6,6 +6,8 @@ package dev.mobilekit.benchcore;
  * {@code inputs.files[1]}; the message starts with it.
  */
 public final class RequestException extends Exception {
+    private static final long serialVersionUID = 1L;
+
     public final String field;
 
     public RequestException(String field, String problem) {

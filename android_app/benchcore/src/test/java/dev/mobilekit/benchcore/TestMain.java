@@ -56,7 +56,7 @@ public final class TestMain {
             passed++;
         } else if (appCompile != null) {
             failed++;
-            System.out.println("FAIL app compile check against compile-stubs/ (see javac errors above)");
+            System.out.println("FAIL app compile check against android-all and LiteRT (see javac errors above)");
         }
         if (skipped[0] > 0) {
             System.out.println(skipped[0] + " skipped");
