@@ -7,7 +7,7 @@ from pathlib import Path
 from mobilekit.reporting.pareto import ParetoPoint, pareto_front
 from mobilekit.sweeping import format_sweep, sweep
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
 
 
 def test_sweep_marks_variants_over_their_accuracy_budget(tmp_path):
