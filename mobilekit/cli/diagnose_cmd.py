@@ -49,7 +49,6 @@ def diagnose_command(model, calibration, calibration_samples, data, what_if, lim
       mobilekit diagnose sample_models/outliers_mlp.keras \\
           --calibration sample_models/digits_calibration.npz \\
           --data sample_models/digits_val.npz --plot layers.png --output diagnosis.json
-      mobilekit report bench_out --diagnosis diagnosis.json -o report.html
       mobilekit convert sample_models/outliers_mlp.keras -o mixed.tflite --quantize int8 \\
           --calibration sample_models/digits_calibration.npz --keep-float hidden
     """
