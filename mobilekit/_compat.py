@@ -175,3 +175,86 @@ def tool_versions(include_tf: bool = True) -> ToolVersions:
             except PackageNotFoundError:
                 pass
     return versions
+
+
+# --- TFLite's quantization debugger and MLIR quantizer --------------------------------------
+# Per-layer quantization error and selective float layers use TensorFlow internals that have no
+# stable public path (the debugger's NumericVerify bookkeeping, the calibrated-model quantizer).
+# They are read here only, so an upgrade that moves them breaks one place.
+
+_NUMERIC_VERIFY = "NumericVerify"
+
+
+def calibrated_model(converter) -> bytes:
+    """The converter's float model carrying calibration statistics (no quantization applied).
+
+    ``converter`` must have optimizations and a representative dataset set; it is left as it was
+    found. Quantizing the result with ``quantize_calibrated`` reproduces ``converter.convert()``.
+    """
+    saved = converter._experimental_calibrate_only
+    converter._experimental_calibrate_only = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return converter.convert()
+    finally:
+        converter._experimental_calibrate_only = saved
+
+
+def quantize_calibrated(calibrated: bytes, *, input_type=None, output_type=None,
+                        denylisted_nodes=None, numeric_verify: bool = False) -> bytes:
+    """Quantize a calibrated model to int8 keeping the ops named in ``denylisted_nodes`` (their
+    output tensor names) in float; QUANTIZE/DEQUANTIZE pairs are placed around them."""
+    from tensorflow.lite.python import convert as lite_convert
+
+    tensorflow = tf()
+    with _quiet_native_stderr():  # the quantizer prints its options on fd 2
+        return lite_convert.mlir_quantize(
+            calibrated, disable_per_channel=False,
+            input_data_type=input_type or tensorflow.float32,
+            output_data_type=output_type or tensorflow.float32,
+            enable_numeric_verify=numeric_verify,
+            denylisted_nodes=list(denylisted_nodes) if denylisted_nodes else None)
+
+
+def quantization_debugger_rows(debug_model: bytes, dataset) -> list[dict]:
+    """Run ``tf.lite.experimental.QuantizationDebugger`` on an int8 model instrumented with
+    NumericVerify ops (``quantize_calibrated(..., numeric_verify=True)``) over ``dataset`` (a
+    callable yielding input lists, like a representative dataset).
+
+    One row per quantized op, in op order: its output tensor name and index, op index and type,
+    scale and zero point, and its error against the float op fed the same quantized input:
+    elements, mean squared and mean absolute error, the largest absolute error in a sample (mean
+    over samples), and the float output's mean power (for SNR). Row values are per-sample means.
+    """
+    import numpy as np
+
+    tensorflow = tf()
+    options = tensorflow.lite.experimental.QuantizationDebugOptions(
+        layer_debug_metrics={"mean_abs_error": lambda diff: float(np.mean(np.abs(diff)))},
+        layer_direct_compare_metrics={
+            "signal_power": lambda reference, quantized, scale, zero_point:
+                float(np.mean(np.square(np.asarray(reference, dtype=np.float64))))})
+    with warnings.catch_warnings(), _quiet_native_stderr():
+        warnings.simplefilter("ignore")
+        debugger = tensorflow.lite.experimental.QuantizationDebugger(
+            quant_debug_model_content=debug_model, debug_dataset=dataset, debug_options=options)
+        debugger.run()
+    interpreter = debugger._quant_interpreter
+    rows = []
+    for name, metrics in debugger.layer_statistics.items():
+        tensor_name, _ = debugger._get_operand_name_and_index(name)
+        tensor_index = int(debugger._numeric_verify_op_details[name]["inputs"][0])
+        op_index = int(debugger._defining_op[tensor_index])
+        detail = interpreter._get_tensor_details(tensor_index, subgraph_index=0)
+        params = detail["quantization_parameters"]
+        rows.append({"tensor": tensor_name, "tensor_index": tensor_index, "op_index": op_index,
+                     "op": interpreter._get_op_details(op_index)["op_name"],
+                     "scale": float(params["scales"][0]) if len(params["scales"]) else 0.0,
+                     "zero_point": int(params["zero_points"][0]) if len(params["zero_points"]) else 0,
+                     "elements": int(metrics["num_elements"]),
+                     "mean_squared_error": float(metrics["mean_squared_error"]),
+                     "mean_abs_error": float(metrics["mean_abs_error"]),
+                     "max_abs_error": float(metrics["max_abs_error"]),
+                     "signal_power": float(metrics["signal_power"])})
+    return sorted(rows, key=lambda row: row["op_index"])

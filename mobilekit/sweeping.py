@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 from ._guard import output_lock, refuse_aliases
 from ._io import sha256_file, sha256_path, write_json_atomic
 from ._text import format_ms, text_table, utc_now_iso
-from .errors import DataError, MobilekitError, ModelError, UsageError
+from .errors import BudgetExceeded, DataError, MobilekitError, ModelError, UsageError
 from .records import to_dict
 from .reporting.runs import SWEEP_RECORD_KIND
 from .results.settings import bench_settings
@@ -39,6 +39,9 @@ class VariantRecord:
     model_size_bytes: int | None = None
     model_size_gzip_bytes: int | None = None
     accuracy_top1: float | None = None
+    # True when the variant's max_accuracy_drop was missed (its files are kept, it is reported,
+    # and it is kept off the Pareto front); None without a budget.
+    missed_accuracy_budget: bool | None = None
     # Fraction of samples whose top class matches the source Keras model's, and the SNR of the
     # outputs against it: what conversion and optimization cost, apart from the labels.
     agreement_with_source: float | None = None
@@ -65,6 +68,8 @@ class SweepRecord:
     variants: list  # VariantRecord, in recipe order
     report_path: str | None = None
     pareto_front: list = field(default_factory=list)
+    # e.g. a quantized variant slower than its float32 twin on the same configuration
+    warnings: list = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
     record: str = SWEEP_RECORD_KIND
@@ -188,6 +193,9 @@ def _sweep_into(out, loaded, plan, *, target, threads, delegates, epochs, runs, 
                 record.finished_at = utc_now_iso()
                 write_json_atomic(out / "sweep.json", to_dict(record))
 
+    record.warnings = slower_than_float(record.variants)
+    for warning in record.warnings:
+        say(f"warning: {warning}")
     if report is not None:
         if report_runs:
             from .reporting import render_runs
@@ -217,7 +225,9 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
         entry.stages["convert"] = "resumed"
         say(f"{variant.name}: converted model kept ({tflite.name})")
         entry.model_size_bytes = tflite.stat().st_size
-        entry.model_size_gzip_bytes = json.loads(card.read_text(encoding="utf-8")).get("model_size_gzip_bytes")
+        card_record = json.loads(card.read_text(encoding="utf-8"))
+        entry.model_size_gzip_bytes = card_record.get("model_size_gzip_bytes")
+        entry.missed_accuracy_budget = _missed_budget(card_record.get("accuracy_check"))
     else:
         finished.unlink(missing_ok=True)
         from .conversion.optimized import convert_variant
@@ -230,8 +240,16 @@ def _run_variant(variant, options, entry: VariantRecord, *, model_path, data, ou
             stage_hook(variant.name, "convert")
             say(f"{variant.name}: converting")
         # options carry a --epochs override the recipe's variant does not know about
-        converted = convert_variant(str(model_path), variant, tflite, epochs=options.get("epochs"),
-                                    progress=False)
+        try:
+            converted = convert_variant(str(model_path), variant, tflite,
+                                        epochs=options.get("epochs"), progress=False)
+        except BudgetExceeded as exc:
+            if getattr(exc, "record", None) is None:
+                raise
+            # Written and kept: a variant over its accuracy budget is still measured and reported.
+            converted = exc.record
+            say(f"{variant.name}: {exc}")
+        entry.missed_accuracy_budget = _missed_budget(converted.accuracy_check)
         if variant.optimizes:
             entry.stages["optimize"] = "done"
         finished.write_text(entry.options_hash + "\n", encoding="utf-8")
@@ -299,13 +317,19 @@ def _config_label(run) -> str:
     return f"{run.target} {run.delegate} x{run.threads}"
 
 
+def _missed_budget(check) -> bool | None:
+    if not check or check.get("met_budget") is None:
+        return None
+    return not check["met_budget"]
+
+
 def _report_runs(entry: VariantRecord, summary) -> list:
     """The report's runs of one finished variant, from the BenchSummary bench returned."""
     from .reporting.runs import runs_from_summary
 
     description = entry.options.get("description")
     return runs_from_summary(summary.runs, model_name=entry.name, accuracy_top1=entry.accuracy_top1,
-                             variant=entry.name,
+                             variant=entry.name, over_budget=bool(entry.missed_accuracy_budget),
                              description=description if isinstance(description, str) else None,
                              source=entry.source_model)
 
@@ -362,6 +386,41 @@ def _slug(name: str) -> str:
 
 
 
+# Quantized variants slower than float32 by more than this fraction are pointed out.
+SLOWER_MARGIN = 0.05
+_QUANTIZED = ("int8", "dynamic", "int16x8", "fp16")
+
+
+def slower_than_float(variants) -> list[str]:
+    """A line per quantized variant whose median latency exceeds its float32 twin's (a variant
+    that only converts, without quantization or optimization) on the same configuration:
+    integer kernels are not faster on every CPU (MTCNN's int8 nets run about 4x slower on x86)."""
+    from .optimization.recipe import STEP_KEYS
+
+    def plain_float(variant):
+        return (variant.options.get("quantize", "none") == "none"
+                and not any(variant.options.get(key) not in (None, False) for key in STEP_KEYS))
+
+    floats = [v for v in variants if v.status == "ok" and plain_float(v)]
+    if not floats:
+        return []
+    baseline = floats[0]
+    lines = []
+    for variant in variants:
+        mode = variant.options.get("quantize", "none")
+        if variant.status != "ok" or mode not in _QUANTIZED:
+            continue
+        for label, p50 in variant.latency_ms_p50_by_config.items():
+            reference = baseline.latency_ms_p50_by_config.get(label)
+            if p50 is not None and reference and p50 > reference * (1 + SLOWER_MARGIN):
+                lines.append(f"{variant.name} ({mode}) is {p50 / reference:.1f}x slower than the "
+                             f"float32 {baseline.name} on {label} ({format_ms(p50)} vs "
+                             f"{format_ms(reference)} ms median): this CPU runs its ops faster in "
+                             "float; measure on the phone before shipping it for speed")
+                break
+    return lines
+
+
 def format_sweep(record: SweepRecord) -> str:
     """The screen table: one row per variant, a median-latency column per configuration."""
     configs = []
@@ -373,14 +432,15 @@ def format_sweep(record: SweepRecord) -> str:
     rows = []
     for v in record.variants:
         stages = " ".join(f"{stage}:{state}" for stage, state in v.stages.items() if state != "skipped")
-        rows.append([v.name, v.status if v.status == "ok" else f"{v.status}: {v.error}"[:60],
+        status = "ok, over accuracy budget" if v.status == "ok" and v.missed_accuracy_budget else v.status
+        rows.append([v.name, status if v.status == "ok" else f"{v.status}: {v.error}"[:60],
                      "-" if v.model_size_bytes is None else f"{v.model_size_bytes / 1024:.1f}",
                      "-" if v.model_size_gzip_bytes is None else f"{v.model_size_gzip_bytes / 1024:.1f}",
                      "-" if v.accuracy_top1 is None else f"{v.accuracy_top1 * 100:.2f}%",
                      "-" if v.agreement_with_source is None else f"{v.agreement_with_source * 100:.1f}%",
                      *[format_ms(v.latency_ms_p50_by_config.get(label)) for label in configs],
                      stages])
-    return text_table(headers, rows)
+    return "\n".join([text_table(headers, rows), *(f"warning: {w}" for w in record.warnings)])
 
 
 __all__ = ["sweep", "SweepRecord", "VariantRecord", "format_sweep", "STAGES"]

@@ -94,6 +94,10 @@ def memory_figures() -> Memory:
 # inputs
 
 
+def _free_dimensions(details: list[dict]) -> bool:
+    return any(int(d) == -1 for detail in details for d in list(detail.get("shape_signature", [])))
+
+
 def random_inputs(details: list[dict], seed: int) -> list[np.ndarray]:
     """One batch per input, seeded, in each input's dtype and a range the model can take."""
     rng = np.random.default_rng(seed)
@@ -248,7 +252,12 @@ class _Run:
         try:
             interpreter = make_interpreter(model_path=model_path, num_threads=threads,
                                            use_xnnpack=use_xnnpack)
-            interpreter.allocate_tensors()
+            # A model with free dimensions is allocated once, at the inputs' shape (below):
+            # allocating first at the default shape (1 for every free dimension) makes XNNPACK
+            # fail to reshape a free-height/width model.
+            free = _free_dimensions(interpreter.get_input_details())
+            if not free:
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise StageError("init", f"LiteRT cannot load or allocate tensors for {model_path.name}: "
                                      f"{exception_line(exc, limit=2000)}", type(exc).__name__) from None
@@ -260,15 +269,30 @@ class _Run:
         input_details = interpreter.get_input_details()
         output_details = interpreter.get_output_details()
         if request.inputs.kind == "random":
+            spatial = [detail["name"] for detail in input_details
+                       if any(int(d) == -1 for d in list(detail.get("shape_signature", []))[1:])]
+            if spatial:
+                raise StageError("inputs", f"input {spatial[0]} of {model_path.name} has free "
+                                           "dimensions besides the batch; random inputs would be 1 "
+                                           "pixel wide: give real inputs with --data")
             arrays = random_inputs(input_details, request.inputs.seed or 0)
         else:
             arrays = npy_inputs(request.inputs.files or [], input_details, self.base_dir)
         feeds = batches(arrays, input_details)
         indices = [detail["index"] for detail in input_details]
-        if any(feed.shape != tuple(detail["shape"]) for feed, detail in zip(feeds[0], input_details)):
-            for index, feed in zip(indices, feeds[0]):
-                interpreter.resize_tensor_input(index, list(feed.shape))
-            interpreter.allocate_tensors()
+        if free or any(feed.shape != tuple(detail["shape"]) for feed, detail in zip(feeds[0], input_details)):
+            start = time.perf_counter_ns()
+            try:
+                for index, feed in zip(indices, feeds[0]):
+                    interpreter.resize_tensor_input(index, list(feed.shape))
+                interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                shapes = ", ".join(str(tuple(feed.shape)) for feed in feeds[0])
+                raise StageError("inputs", f"LiteRT cannot run {model_path.name} at the inputs' "
+                                           f"shape {shapes}: {exception_line(exc, limit=2000)}",
+                                 type(exc).__name__) from None
+            if free:  # allocation is part of initialisation, as for a fixed-shape model
+                self.timing.init_ns += time.perf_counter_ns() - start
 
         set_tensor, invoke, clock = interpreter.set_tensor, interpreter.invoke, time.perf_counter_ns
 

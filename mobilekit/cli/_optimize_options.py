@@ -14,7 +14,8 @@ OPTIMIZE_PARAMS = ("train", "val", "epochs", "batch_size", "learning_rate", "dis
                    "prune_for_latency", "cluster", "qat", "qat_skip_unsupported")
 _STEP_PARAMS = ("distill_from", "prune", "prune_structure", "prune_for_latency", "cluster", "qat")
 # The convert command's own options a recipe variant may set.
-_CONVERT_PARAMS = ("quantize", "calibration", "calibration_samples", "io_type")
+_CONVERT_PARAMS = ("quantize", "calibration", "calibration_samples", "io_type", "keep_float",
+                   "max_accuracy_drop")
 
 
 def optimize_options(fn):
@@ -127,6 +128,9 @@ def format_optimization(record) -> str:
         lines.append(f"  val accuracy before: {record.baseline_val_accuracy:.4f}")
     for step in record.steps:
         shown = f"val accuracy {step.val_accuracy:.4f}, " if step.val_accuracy is not None else ""
+        if step.val_accuracy is not None and record.baseline_val_accuracy is not None:
+            drop = 100 * (record.baseline_val_accuracy - step.val_accuracy)
+            shown += f"{drop:.1f} points below the float model, " if drop > 0.05 else ""
         lines.append(f"  {step.step:<8} {shown}{step.epochs_run} epoch(s), {step.wall_time_s:.1f} s")
     verification = record.tflite_verification
     if verification is not None:

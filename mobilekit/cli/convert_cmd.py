@@ -29,11 +29,25 @@ from ._optimize_options import format_optimization, optimize_options
 @click.option("--normalize", type=click.Choice(NORMALIZE_CHOICES), default=None,
               help="Image folders only: pixel scaling. 0-1 = /255 (default), -1-1 = /127.5-1, "
                    "imagenet = ImageNet mean/std, none = raw 0..255. Arrays are used as stored.")
+@click.option("--keep-float", "keep_float", metavar="LAYER[,LAYER...]|auto",
+              help="int8 only: leave these Keras layers in float (see `mobilekit diagnose`), or "
+                   "auto: keep the worst layers float until --max-accuracy-drop is met.")
+@click.option("--max-accuracy-drop", type=click.FloatRange(min=0), default=None, metavar="PTS",
+              help="The most top-1 points the model may lose against the float model "
+                   "on --data (or --val); when missed, the files are written and the exit code "
+                   "is 3.")
+@click.option("--data", "data", metavar="DATA",
+              help="Labelled data (.npz with x, y) for --keep-float/--max-accuracy-drop "
+                   "[default: --val when optimizing].")
+@click.option("--keep-float-size-cap", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="FRACTION",
+              help="--keep-float auto stops before the model passes this fraction of its float32 "
+                   "size [default: 1.0, never larger than float32].")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 @optimize_options
 @run_command
 def convert_command(model, output, quantize, calibration, calibration_samples, io_type, normalize,
-                    as_json, optimize):
+                    keep_float, max_accuracy_drop, data, keep_float_size_cap, as_json, optimize):
     """Convert a Keras model (.keras from Keras 2 or 3, .h5, or a SavedModel folder) to .tflite.
 
     Writes OUT.tflite and the model card OUT.json: source model and sha256, mode, sizes (raw and
@@ -50,7 +64,33 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
       mobilekit convert sample_models/digits_cnn.keras -o out/digits_p80_qat.tflite \\
           --train sample_models/digits_train.npz --val sample_models/digits_val.npz \\
           --prune 0.8 --qat --quantize int8 --calibration sample_models/digits_calibration.npz
+      mobilekit convert sample_models/outliers_mlp.keras -o out/outliers_mixed.tflite \\
+          --quantize int8 --calibration sample_models/digits_calibration.npz \\
+          --keep-float auto --max-accuracy-drop 1 --data sample_models/digits_val.npz
     """
+    from ..errors import BudgetExceeded
+
+    selective = dict(keep_float=keep_float, max_accuracy_drop=max_accuracy_drop, data=data,
+                     keep_float_size_cap=keep_float_size_cap)
+    try:
+        result = _convert(model, output, quantize, calibration, calibration_samples, io_type,
+                          normalize, optimize, selective)
+    except BudgetExceeded as exc:
+        # The files are written: show the card, then the one-line reason and exit 3.
+        record = getattr(exc, "record", None)
+        if record is not None:
+            echo_json(record) if as_json else click.echo(format_convert(record), err=True)
+        raise
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(format_convert(result))
+        if optimize:
+            click.echo(format_optimization(result.optimization))
+
+
+def _convert(model, output, quantize, calibration, calibration_samples, io_type, normalize,
+             optimize, selective):
     from ..conversion import convert
 
     recipe = click.get_current_context().meta.get("mobilekit.recipe")
@@ -61,20 +101,17 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
 
         optimize = dict(optimize)
         train, val = optimize.pop("train"), optimize.pop("val")
-        result = optimize_and_convert(model, output, train=train, val=val, optimize=optimize,
-                                      quantize=quantize, calibration=calibration,
-                                      calibration_samples=calibration_samples, io_type=io_type,
-                                      normalize=normalize, also_reads=also_reads).convert
-    else:
-        result = convert(model, output, quantize=quantize, calibration=calibration,
-                         calibration_samples=calibration_samples, io_type=io_type,
-                         normalize=normalize, also_reads=also_reads)
-    if as_json:
-        echo_json(result)
-    else:
-        click.echo(format_convert(result))
-        if optimize:
-            click.echo(format_optimization(result.optimization))
+        if selective["data"] is None and val is not None:
+            selective["data"] = val
+        if selective["keep_float"] is not None or selective["max_accuracy_drop"] is not None:
+            selective["accuracy_reference"] = model   # the drop is against the model given
+        return optimize_and_convert(model, output, train=train, val=val, optimize=optimize,
+                                    quantize=quantize, calibration=calibration,
+                                    calibration_samples=calibration_samples, io_type=io_type,
+                                    normalize=normalize, also_reads=also_reads, **selective).convert
+    return convert(model, output, quantize=quantize, calibration=calibration,
+                   calibration_samples=calibration_samples, io_type=io_type, normalize=normalize,
+                   also_reads=also_reads, **selective)
 
 
 def format_convert(result) -> str:
@@ -99,6 +136,19 @@ def format_convert(result) -> str:
     ]
     if result.calibration_samples is not None:
         rows.append(("calibration", f"{result.calibration_samples} samples from {result.calibration_source}"))
+    kept = result.accuracy_check
+    if kept is not None:
+        if kept["requested"] is not None:
+            rows.append(("kept float", (", ".join(kept["layers"]) or "none")
+                         + f" (+{kept['size_cost_bytes']:,} bytes)"))
+        if kept["top1"] is not None:
+            budget = kept["max_accuracy_drop"]
+            all_int8 = ("" if kept["int8_top1"] is None
+                        else f"all-int8 {100 * kept['int8_top1']:.2f}%, ")
+            rows.append(("top-1", f"float {100 * kept['float_top1']:.2f}%, {all_int8}"
+                         f"this model {100 * kept['top1']:.2f}% on {kept['samples']} samples"
+                         + ("" if budget is None else
+                            f" (budget {budget:g} points: {'met' if kept['met_budget'] else 'MISSED'})")))
     rows.append(("time", f"{result.conversion_time_s:.2f} s converting, {result.total_time_s:.2f} s total"))
     width = max(len(name) for name, _ in rows)
     lines = [f"Wrote {result.output_path} and its model card {result.model_card_path}"]

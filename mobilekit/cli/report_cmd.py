@@ -12,9 +12,12 @@ from ._common import echo_json, run_command
               help="Report file; the format follows the suffix: .html (one self-contained file), "
                    ".md (PNGs written to FILE_files/ beside it) or .csv (one row per run).")
 @click.option("--title", default=None, help="Heading of the report.")
+@click.option("--diagnosis", "diagnoses", multiple=True, metavar="FILE.json",
+              help="Add the per-layer int8 error chart of a `mobilekit diagnose --output` file "
+                   "(repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report record as JSON.")
 @run_command
-def report_command(results, output, title, as_json):
+def report_command(results, output, title, diagnoses, as_json):
     """Turn bench results into an HTML, Markdown or CSV report with plots.
 
     RESULTS are result.json files, folders that `mobilekit bench` or `mobilekit sweep` wrote
@@ -26,10 +29,11 @@ def report_command(results, output, title, as_json):
       mobilekit report bench_out -o report.html
       mobilekit report bench_out sweep_out/ -o report.md
       mobilekit report bench_out/runs/host/*/result.json -o runs.csv
+      mobilekit report bench_out --diagnosis diagnosis.json -o report.html
     """
     from ..reporting import report
 
-    record = report(list(results), output, title=title)
+    record = report(list(results), output, title=title, diagnoses=list(diagnoses))
     if as_json:
         echo_json(record)
         return

@@ -62,12 +62,17 @@ class ConvertResult:
     optimization: object  # OptimizeRecord (with its tflite_verification), a dict kept verbatim, or None
     warnings: list
     created_utc: str
+    # --keep-float and --max-accuracy-drop: layers kept float (int8), size cost, top-1 before and
+    # after on the labelled data, whether the budget was met
+    accuracy_check: dict | None = None
 
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
             calibration_samples: int | None = None, io_type: str = "float32",
             normalize: str | None = None, optimization=None,
-            progress: bool | None = None, also_reads=()) -> ConvertResult:
+            progress: bool | None = None, keep_float=None, max_accuracy_drop: float | None = None,
+            data=None, keep_float_size_cap: float | None = None,
+            accuracy_reference=None, also_reads=()) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
 
@@ -84,11 +89,21 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     .tflite and its card (with the failures) are written. Any other dict is stored verbatim.
     ``also_reads``: (what, path) pairs of other files the caller read for this model (train data,
     a recipe), which the outputs must not overwrite either.
+
+    ``keep_float`` (int8 only): Keras layer names to leave in float, or ``"auto"`` to keep the
+    worst layers float until top-1 on labelled ``data`` is within ``max_accuracy_drop`` points
+    of the Keras model (or of ``accuracy_reference``, the model before optimization), stopping
+    before the model passes ``keep_float_size_cap`` of its float32 size (default 1.0). When the
+    final model misses ``max_accuracy_drop``, the files are still written and
+    ``BudgetExceeded`` (exit 3) is raised with the result as ``.record``.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
-    refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=also_reads)
+    refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=[*also_reads, ("data", data)])
+    if keep_float is not None and quantize != "int8":
+        raise UsageError(f"--keep-float needs --quantize int8, not {quantize}")
+    selective = keep_float is not None or (max_accuracy_drop is not None and quantize == "int8")
     optimization = _optimize_record(optimization)
     if calibration_samples is None:
         calibration_samples = DEFAULT_CALIBRATION_SAMPLES
@@ -100,18 +115,28 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     if quantize in TRAP_WARNINGS:
         messages.append(_warn(quantize, TRAP_WARNINGS[quantize]))
 
-    loaded = load_model(model)
-    samples = None
-    if needs_calibration:
-        samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
+    loaded, converter, samples = prepared_converter(
+        model, quantize=quantize, calibration=calibration, calibration_samples=calibration_samples,
+        normalize=normalize, io_type=io_type,
+        sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
 
-    from .._compat import tf, tool_versions
-
-    converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type,
-               sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
+    from .._compat import tool_versions
     conversion_started = time.perf_counter()
-    content = _run_converter(converter, samples, progress=progress)
+    keep_record = None
+    if selective:
+        from .selective import DEFAULT_SIZE_CAP, keep_float_convert
+
+        content, keep_record = keep_float_convert(
+            converter, samples, loaded, keep_float, data=data, max_accuracy_drop=max_accuracy_drop,
+            io_type=io_type, normalize=normalize, reference=accuracy_reference,
+            size_cap=DEFAULT_SIZE_CAP if keep_float_size_cap is None else keep_float_size_cap)
+    else:
+        content = _run_converter(converter, samples, progress=progress)
+        if max_accuracy_drop is not None:
+            from .selective import accuracy_budget
+
+            keep_record = accuracy_budget(content, loaded, data=data, reference=accuracy_reference,
+                                          max_accuracy_drop=max_accuracy_drop, normalize=normalize)
     conversion_time_s = time.perf_counter() - conversion_started
 
     from ..models.tflite import describe_tflite, gzip_size
@@ -141,7 +166,8 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         conversion_time_s=round(conversion_time_s, 4),
         total_time_s=round(time.perf_counter() - started, 4), tool_versions=versions,
         optimization=optimization, warnings=[m for m in messages if m],
-        created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        accuracy_check=keep_record)
     from ..records import to_dict
 
     # A set: never a model without its card (nor an old card beside a new model). The card is
@@ -153,7 +179,31 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     if verification is not None and not verification.passed:
         raise OptimizationError(f"the .tflite does not hold the optimization's claims: "
                                 f"{verification.failures[0]} (details in {card_path})")
+    if keep_record is not None and keep_record["met_budget"] is False:
+        from ..errors import BudgetExceeded
+        from .selective import budget_advice
+
+        error = BudgetExceeded(budget_advice(keep_record))
+        error.record = result
+        raise error
     return result
+
+
+def prepared_converter(model, *, quantize: str, calibration=None,
+                       calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
+                       normalize: str | None = None, io_type: str = "float32",
+                       sparse_weights: bool = False):
+    """(LoadedModel, TFLiteConverter configured for ``quantize``, calibration samples or None):
+    what convert, diagnose and the selective int8 path start from."""
+    from .._compat import tf
+
+    loaded = load_model(model)
+    samples = None
+    if quantize in ("int8", "int16x8"):
+        samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
+    converter = _make_converter(tf(), loaded)
+    _configure(tf(), converter, quantize, io_type, sparse_weights=sparse_weights)
+    return loaded, converter, samples
 
 
 def _optimize_record(optimization):

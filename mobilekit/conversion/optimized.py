@@ -53,6 +53,11 @@ def convert_variant(model, variant, output, *, train=None, epochs: int | None = 
         convert_kwargs.pop("calibration_samples", None)
     if progress is not None:
         convert_kwargs["progress"] = progress
+    if "keep_float" in convert_kwargs or "max_accuracy_drop" in convert_kwargs:
+        # The budget is measured on the validation split (eval stays held out for the claims),
+        # against the model the variant starts from.
+        convert_kwargs.setdefault("data", variant.options.get("val") or variant.options.get("eval"))
+        convert_kwargs.setdefault("accuracy_reference", model)
     if not variant.optimizes:
         return convert(model, output, quantize=quantize, **convert_kwargs)
     train = train or variant.options.get("train")

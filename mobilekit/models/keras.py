@@ -75,7 +75,7 @@ def check_model_path(path, *, what: str = "model") -> tuple[Path, str]:
         if head != b"\x89HDF\r\n\x1a\n":
             raise ModelError(f"{named} is not a Keras model (not an HDF5 file)",
                              hint="save the model with model.save('model.h5')")
-        return path, "tf_keras"
+        return path, _h5_file_kind(path)
     raise ModelError(f"{named} is not a model convert can read (suffix {suffix or 'none'})",
                      hint="give a .keras or .h5 file, or a SavedModel folder")
 
@@ -91,6 +91,21 @@ def _keras_file_kind(path: Path) -> str:
         raise ModelError(f"{path} is not a readable Keras model: {exc}") from None
     version = str(metadata.get("keras_version", ""))
     return "keras3" if version.startswith("3") else "tf_keras"
+
+
+def _h5_file_kind(path: Path) -> str:
+    """An .h5 records the Keras version that saved it (root attribute ``keras_version``);
+    Keras 3 writes configs tf_keras cannot read (``batch_shape``), so those load with Keras 3."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as archive:
+            version = archive.attrs.get("keras_version", b"")
+    except (ImportError, OSError):
+        return "tf_keras"  # let the loader report what is wrong with the file
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", "replace")
+    return "keras3" if str(version).startswith("3") else "tf_keras"
 
 
 def load_model(model, *, what: str = "model") -> LoadedModel:

@@ -200,7 +200,8 @@ def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, 
     detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
     signature = detail.get("shape_signature")
-    dynamic_batch = signature is not None and len(signature) and int(signature[0]) == -1
+    free = [] if signature is None else [int(d) == -1 for d in signature]
+    dynamic_batch = bool(free) and free[0]
     batch = max(1, int(batch_size)) if dynamic_batch else max(1, int(detail["shape"][0]))
     try:
         return _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch,
@@ -215,25 +216,24 @@ def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batc
     from ..models.tensors import from_output, to_input_dtype
 
     total = len(samples)
-    allocated_rows = None
+    allocated = None
     chunks = []
     with progress_bar(length=total, label="evaluating", enabled=progress) as bar:
         for start in range(0, total, batch):
             rows = samples[start:start + batch]
             count = len(rows)
-            if dynamic_batch:
-                if allocated_rows != count:
-                    interpreter.resize_tensor_input(detail["index"], [count, *detail["shape"][1:]])
-                    with _quiet_native_stderr():  # LiteRT's "Created XNNPACK delegate" INFO line
-                        interpreter.allocate_tensors()
-                    allocated_rows = count
-            else:
-                if allocated_rows is None:
-                    with _quiet_native_stderr():
-                        interpreter.allocate_tensors()
-                    allocated_rows = batch
-                if count < batch:  # pad the last fixed-size batch; padded rows are dropped below
-                    rows = np.concatenate([rows, np.repeat(rows[-1:], batch - count, axis=0)])
+            if not dynamic_batch and count < batch:
+                # pad the last fixed-size batch; padded rows are dropped below
+                rows = np.concatenate([rows, np.repeat(rows[-1:], batch - count, axis=0)])
+            shape = list(rows.shape)
+            if allocated != shape:
+                if any(free):
+                    # Free dimensions (batch, or height and width) take the data's shape before
+                    # tensors are allocated: the default shape of a free dimension is 1.
+                    interpreter.resize_tensor_input(detail["index"], shape)
+                with _quiet_native_stderr():  # LiteRT's "Created XNNPACK delegate" INFO line
+                    interpreter.allocate_tensors()
+                allocated = shape
             interpreter.set_tensor(detail["index"], to_input_dtype(rows, detail))
             interpreter.invoke()
             output_detail = interpreter.get_output_details()[0]

@@ -148,6 +148,9 @@ def prunable(layer, structure) -> bool:
     return True
 
 
+RAMP_FRACTION = 0.5
+
+
 def _schedule(sparsity_api, sparsity, schedule, structure, total_steps):
     """(schedule object, step at which the target is reached, schedule name actually used)."""
     # Masks update every `frequency` steps; about ten updates over the ramp, at most every 100.
@@ -158,8 +161,9 @@ def _schedule(sparsity_api, sparsity, schedule, structure, total_steps):
         end_step = 1 if structure == "2:4" else 0
         return (sparsity_api.ConstantSparsity(sparsity, begin_step=0, frequency=frequency),
                 end_step, "constant" if structure is None else "constant (2:4)")
-    # Reach the target after about 70% of the training, then fine-tune at the full sparsity.
-    ramp = max(1, int(0.7 * (total_steps - 1)))
+    # Reach the target at half of the training, then fine-tune at the full sparsity for the
+    # rest: with few batches a ramp that ends near the last epoch leaves no time to recover.
+    ramp = max(1, int(RAMP_FRACTION * (total_steps - 1)))
     frequency = max(1, min(100, ramp // 10))
     end_step = max(frequency, ramp // frequency * frequency)
     return (sparsity_api.PolynomialDecay(initial_sparsity=0.0, final_sparsity=sparsity,

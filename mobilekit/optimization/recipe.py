@@ -25,7 +25,10 @@ The keys are the `mobilekit convert` options with dashes as underscores (``OPTIO
 fine-tuning (``train``, ``val``, ``epochs``, ``batch_size``, ``learning_rate``), the steps
 (``distill_from``, ``temperature``, ``alpha``, ``prune``, ``prune_schedule``, ``prune_structure``,
 ``prune_for_latency``, ``cluster``, ``qat``, ``qat_skip_unsupported``) and the conversion
-(``quantize``, ``calibration``, ``calibration_samples``, ``io_type``), plus ``description``, and
+(``quantize``, ``calibration``, ``calibration_samples``, ``io_type``, ``keep_float``,
+``max_accuracy_drop``: top-1 points the variant may lose against the source model on ``val``,
+else ``eval``; `sweep` marks a variant that misses it and keeps it off the Pareto front), plus
+``description``, and
 ``model``/``eval`` (the model and held-out data a sweep uses; `convert` takes its MODEL argument).
 Unknown keys and wrong types are refused with the variant and key named.
 """
@@ -49,6 +52,7 @@ OPTION_KEYS = {
     "cluster": (int,),
     "qat": (bool,), "qat_skip_unsupported": (bool,),
     "quantize": (str,), "calibration": (str,), "calibration_samples": (int,), "io_type": (str,),
+    "keep_float": (str,), "max_accuracy_drop": (float, int),
 }
 PATH_KEYS = ("model", "eval", "train", "val", "distill_from", "calibration")
 # Keys that ask for an optimization step (a variant with none of them only converts).
@@ -57,7 +61,8 @@ STEP_KEYS = ("distill_from", "prune", "prune_structure", "cluster", "qat")
 OPTIMIZE_KEYS = ("epochs", "batch_size", "learning_rate", "distill_from", "temperature", "alpha",
                  "prune", "prune_schedule", "prune_structure", "prune_for_latency", "cluster",
                  "qat", "qat_skip_unsupported")
-CONVERT_KEYS = ("quantize", "calibration", "calibration_samples", "io_type")
+CONVERT_KEYS = ("quantize", "calibration", "calibration_samples", "io_type", "keep_float",
+                "max_accuracy_drop")
 
 
 @dataclasses.dataclass

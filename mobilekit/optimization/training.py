@@ -82,10 +82,16 @@ def kernel_layers(model):
     return found
 
 
+# The weight each layer kind is measured (and pruned) by: TF-MOT prunes a separable
+# convolution's pointwise kernel (its depthwise kernel is left dense).
+_KERNEL_ATTRIBUTE = {"DepthwiseConv2D": "depthwise_kernel", "SeparableConv1D": "pointwise_kernel",
+                     "SeparableConv2D": "pointwise_kernel"}
+
+
 def kernel_of(layer):
     """The kernel array of a (possibly wrapped) layer, with wrappers' masks/clusters applied."""
     inner = getattr(layer, "layer", layer)
-    name = "depthwise_kernel" if type(inner).__name__ == "DepthwiseConv2D" else "kernel"
+    name = _KERNEL_ATTRIBUTE.get(type(inner).__name__, "kernel")
     variable = getattr(inner, name, None)
     if variable is None:
         return None
@@ -261,6 +267,14 @@ def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), lo
         model.compile(optimizer=k.optimizers.Adam(settings.learning_rate), loss=loss,
                       metrics=metrics)
     callbacks = list(callbacks)
+    restore = None
+    if val is not None:
+        # The best validation epoch is kept, not the last (Keras restores it only on an early
+        # stop); epochs before ``start_early_stopping_at_epoch`` (a pruning ramp not yet at its
+        # target) are never chosen.
+        restore = _restore_best_callback(k, "val_accuracy" if _names_accuracy(metrics) else "val_loss",
+                                         start_early_stopping_at_epoch)
+        callbacks.append(restore)
     if val is not None and settings.early_stopping_patience > 0:
         monitor = "val_accuracy" if _names_accuracy(metrics) else "val_loss"
         callbacks.append(k.callbacks.EarlyStopping(
@@ -278,8 +292,37 @@ def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), lo
     except (ValueError, TypeError) as exc:
         raise OptimizationError(f"{step}: fine-tuning failed: {_one_line(exc)}") from exc
     epochs_run = len(history.history.get("loss", []))
-    last = {key: float(values[-1]) for key, values in history.history.items() if values}
+    chosen = -1 if restore is None or restore.best_epoch is None else restore.best_epoch
+    last = {key: float(values[chosen]) for key, values in history.history.items() if values}
+    if restore is not None and restore.best_epoch is not None:
+        last["best_epoch"] = restore.best_epoch + 1
     return epochs_run, last
+
+
+def _restore_best_callback(k, monitor: str, start_epoch: int):
+    """A callback that remembers the weights of the best epoch (from ``start_epoch`` on, 0-based)
+    by ``monitor`` and puts them back when training ends."""
+
+    class RestoreBest(k.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best_epoch, self._best, self._weights = None, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(monitor)
+            if value is None or epoch < start_epoch:
+                return
+            better = self._best is None or (value > self._best if monitor == "val_accuracy"
+                                            else value < self._best)
+            if better:
+                self.best_epoch, self._best = epoch, float(value)
+                self._weights = self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self._weights is not None:
+                self.model.set_weights(self._weights)
+
+    return RestoreBest()
 
 
 def _names_accuracy(metrics) -> bool:

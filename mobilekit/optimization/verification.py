@@ -195,7 +195,11 @@ def verify_tflite(model, *, sparsity: float | None = None, structure: str | None
         by_layer.setdefault(kernel.layer, []).append(kernel)
     found = Findings()
     if pruned_layers and (sparsity is not None or structure == "2:4"):
-        _add(found, by_layer, pruned_layers, "pruned",
+        # A separable convolution becomes DEPTHWISE_CONV_2D + a 1x1 CONV_2D under one layer
+        # name; TF-MOT prunes only the pointwise kernel, so that is the one to check.
+        pruned_by_layer = {name: [k for k in kernels if k.op != "DEPTHWISE_CONV_2D"] or kernels
+                           for name, kernels in by_layer.items()}
+        _add(found, pruned_by_layer, pruned_layers, "pruned",
              lambda kernels: sparsity_findings(kernels, sparsity, structure, where="tflite"))
     if clustered_layers and clusters:
         _add(found, by_layer, clustered_layers, "clustered",

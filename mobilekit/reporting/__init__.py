@@ -33,14 +33,18 @@ def report_format(output) -> str:
     return FORMATS[suffix]
 
 
-def report(results, output, *, title: str | None = None) -> ReportRecord:
-    """Write a report of the bench results in ``results`` (paths) to ``output`` (.html/.md/.csv)."""
+def report(results, output, *, title: str | None = None, diagnoses=()) -> ReportRecord:
+    """Write a report of the bench results in ``results`` (paths) to ``output`` (.html/.md/.csv).
+    ``diagnoses``: `mobilekit diagnose --output` files whose per-layer charts the report shows."""
+    from .diagnosis import read_diagnosis
     from .runs import collect_runs
 
     fmt = report_format(output)  # before reading anything: a bad name should fail fast
-    refuse_report_aliases(results, output, fmt)
+    given = [results] if isinstance(results, (str, Path)) else list(results)
+    refuse_report_aliases([*given, *diagnoses], output, fmt)
+    records = [read_diagnosis(path) for path in diagnoses]
     runs = collect_runs(results)
-    return render_runs(runs, output, title=title)
+    return render_runs(runs, output, title=title, diagnoses=records)
 
 
 def refuse_report_aliases(inputs, output, fmt: str | None = None) -> None:
@@ -54,9 +58,11 @@ def refuse_report_aliases(inputs, output, fmt: str | None = None) -> None:
     refuse_aliases([("results", path) for path in paths], [("report", output)], folders=folders)
 
 
-def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
-    """Write a report of already-labelled ReportRuns (the sweep calls this with its accuracies)."""
+def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> ReportRecord:
+    """Write a report of already-labelled ReportRuns (the sweep calls this with its accuracies);
+    ``diagnoses`` are diagnosis records (dicts) whose per-layer charts are added."""
     from . import render
+    from .diagnosis import diagnosis_figures
     from .runs import label_models
 
     output = Path(output)
@@ -71,7 +77,7 @@ def render_runs(runs, output, *, title: str | None = None) -> ReportRecord:
     if fmt == "csv":
         render.render_csv(runs, output)
     else:
-        figures = render.build_figures(runs)
+        figures = render.build_figures(runs) + diagnosis_figures(diagnoses)
         if fmt == "html":
             render.render_html(runs, output, title=title, figures=figures)
             images = [slug for slug, _caption, _png in figures]

@@ -15,6 +15,7 @@ class ParetoPoint:
     description: str | None = None
     source_name: str | None = None
     flagged: bool = False  # measured only by flagged runs (throttled, warm): shown, never on the front
+    over_budget: bool = False  # missed its accuracy budget: shown, never on the front
 
 
 def _dominates(a: ParetoPoint, b: ParetoPoint, use_accuracy: bool) -> bool:
@@ -34,10 +35,10 @@ def pareto_front(points: list[ParetoPoint]) -> list[ParetoPoint]:
     without would make the unknown one look dominated (or dominant) for no reason.
     """
     use_accuracy = bool(points) and all(p.accuracy_top1 is not None for p in points)
-    trusted = [p for p in points if not p.flagged]
+    eligible = [p for p in points if not p.flagged and not p.over_budget]
     for point in points:
-        point.on_front = not point.flagged and not any(_dominates(other, point, use_accuracy)
-                                                       for other in trusted if other is not point)
+        point.on_front = not point.flagged and not point.over_budget and not any(
+            _dominates(other, point, use_accuracy) for other in eligible if other is not point)
     return [p for p in points if p.on_front]
 
 
@@ -92,7 +93,8 @@ def model_points(runs) -> tuple[list[ParetoPoint], str]:
             latency_ms=best.latency["latency_ms_p50"],
             accuracy_top1=next((r.accuracy_top1 for r in members if r.accuracy_top1 is not None), None),
             description=next((r.description for r in members if r.description), None),
-            source_name=members[0].source_name, flagged=not clean))
+            source_name=members[0].source_name, flagged=not clean,
+            over_budget=any(r.over_budget for r in members)))
     if any(point.flagged for point in points):
         basis += "; models measured only by flagged runs are marked and left off the front"
     return points, basis

@@ -33,6 +33,7 @@ class ReportRun:
     # a Pareto front is drawn only among models of one source.
     source: str | None = None
     source_name: str | None = None
+    over_budget: bool = False  # a sweep variant that missed its max_accuracy_drop: never on the front
     _latency: dict | None = field(default=None, repr=False)
 
     @property
@@ -359,7 +360,7 @@ def _distinguishing_names(name: str, paths: dict) -> dict:
 
 def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | None = None,
                       variant: str | None = None, description: str | None = None,
-                      source: str | None = None) -> list[ReportRun]:
+                      source: str | None = None, over_budget: bool = False) -> list[ReportRun]:
     """ReportRuns for the runs of a BenchSummary the caller holds (the sweep uses this, with the
     sweep's source model as ``source``): their results as bench read them, their statistics as
     bench computed them; no file is read."""
@@ -369,7 +370,7 @@ def runs_from_summary(bench_runs, *, model_name: str, accuracy_top1: float | Non
             continue  # the runner left no result; nothing to report for this configuration
         run = ReportRun(result=bench_run.result, path=Path(bench_run.result_path), model_name=model_name,
                         accuracy_top1=accuracy_top1, variant=variant, description=description,
-                        source=source, source_name=_source_name(source))
+                        source=source, source_name=_source_name(source), over_budget=over_budget)
         if run.ok:
             run._latency = latency_figures(bench_run, bench_run.result)
         runs.append(run)

@@ -90,7 +90,7 @@ PLACEHOLDERS = {
 }
 # Help sections in the order their examples build on each other (the report examples read the
 # sweep's output folder, so sweep comes first).
-EXAMPLE_ORDER = [[], ["convert"], ["inspect"], ["evaluate"], ["bench"], ["compare"], ["sweep"],
+EXAMPLE_ORDER = [[], ["convert"], ["inspect"], ["evaluate"], ["diagnose"], ["bench"], ["compare"], ["sweep"],
                  ["report"]]
 DEVICE_COMMANDS = {"devices", "app"}
 
