@@ -205,12 +205,13 @@ def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, 
     batch = max(1, int(batch_size)) if dynamic_batch else max(1, int(detail["shape"][0]))
     try:
         return _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch,
-                            progress), batch
+                            any(free), progress), batch
     except (ValueError, RuntimeError) as exc:  # a flatbuffer that loads but cannot allocate or run
         raise cannot_load(where, exc) from None
 
 
-def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch, progress):
+def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch, resizable,
+                 progress):
     from .._compat import _quiet_native_stderr
     from .._progress import progress as progress_bar
     from ..models.tensors import from_output, to_input_dtype
@@ -227,7 +228,7 @@ def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batc
                 rows = np.concatenate([rows, np.repeat(rows[-1:], batch - count, axis=0)])
             shape = list(rows.shape)
             if allocated != shape:
-                if any(free):
+                if resizable:
                     # Free dimensions (batch, or height and width) take the data's shape before
                     # tensors are allocated: the default shape of a free dimension is 1.
                     interpreter.resize_tensor_input(detail["index"], shape)
