@@ -28,7 +28,7 @@ public class BenchRunnerTest {
     private static final long MS = 1_000_000L;
 
     /** A clock that only moves when the engine runs or the sleeper sleeps. */
-    static final class FakeClock implements Clock {
+    static class FakeClock implements Clock {
         long now = 5_000 * MS;
 
         @Override
