@@ -75,13 +75,16 @@ public final class BenchRunner {
         return this;
     }
 
-    /** Telemetry from plain {@link Probes}: what they know, the rest absent. */
+    /**
+     * Telemetry from plain {@link Probes}: what they know, the rest absent. Their RSS figure is the
+     * peak so far, not the resident set now, so rss_bytes stays absent rather than wrong.
+     */
     static TelemetrySampler.Probe probeFrom(Probes probes) {
         return () -> {
             Probes.ThermalState thermal = probes.thermal();
             Probes.MemoryUsage memory = probes.memory();
             return new TelemetrySampler.Reading(thermal.status, null, thermal.batteryTempC, null,
-                    memory.peakRssBytes, memory.pssBytes);
+                    null, memory.pssBytes);
         };
     }
 

@@ -532,6 +532,7 @@ public class BenchRunnerTest {
         assertEquals(45_678_901L, first.getLong("pss_bytes"));
         assertTrue(first.isNull("headroom"));
         assertTrue(first.isNull("cpu_freq_khz"));
+        assertTrue("the probes' RSS is a peak, not the resident set now", first.isNull("rss_bytes"));
     }
 
     @Test
