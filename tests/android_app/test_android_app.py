@@ -104,8 +104,10 @@ def test_java_statistics_equal_python_on_shared_and_random_vectors(benchcore, tm
 
 @needs_java
 def test_java_parses_every_shared_request_as_python_does(benchcore):
-    files = sorted(FIXTURES.glob("requests/*.json"))
-    assert files
+    # schema_version_2.json was version 1's "from the future" vector: since version 2 both sides read it.
+    files = (sorted(FIXTURES.glob("requests/*.json")) + sorted(FIXTURES.glob("v2/requests/*.json"))
+             + [FIXTURES / "requests_invalid" / "schema_version_2.json"])
+    assert len(files) >= 12
     run = java(benchcore, "ValidateMain", *files)
     assert run.returncode == 0, run.stdout + run.stderr
     for path, line in zip(files, run.stdout.splitlines()):
@@ -116,8 +118,9 @@ def test_java_parses_every_shared_request_as_python_does(benchcore):
 
 @needs_java
 def test_java_rejects_every_shared_invalid_request_naming_the_field(benchcore):
-    files = sorted(FIXTURES.glob("requests_invalid/*.json"))
-    assert files
+    files = sorted(p for p in FIXTURES.glob("requests_invalid/*.json") if p.stem != "schema_version_2")
+    files += sorted(FIXTURES.glob("v2/requests_invalid/*.json"))
+    assert len(files) >= 20
     run = java(benchcore, "ValidateMain", *files)
     assert run.returncode == 1
     lines = run.stdout.splitlines()
@@ -125,14 +128,15 @@ def test_java_rejects_every_shared_invalid_request_naming_the_field(benchcore):
     for path, line in zip(files, lines):
         parsed = json.loads(line)
         assert not parsed["ok"], f"Java accepted {path.name}"
-        if path.stem != "schema_version_2":  # valid for Python since schema version 2; the app reads 1
-            with pytest.raises(protocol.ProtocolError):
-                protocol.load_request(path)
+        with pytest.raises(protocol.ProtocolError):
+            protocol.load_request(path)
         # File names start with the field at fault (delegate_threads_zero -> delegate.threads).
         words = path.stem.split("_")
         field = parsed["field"].replace(".", "_")
         named = any(field.startswith("_".join(words[:n])) or "_".join(words[:n]).startswith(field)
                     for n in range(len(words), 0, -1) if "_".join(words[:n]) not in ("unknown", "unknown_field"))
+        # v1_with_duration_secs: the field is the name's trailing words.
+        named = named or any(field.endswith("_".join(words[n:])) for n in range(1, len(words) - 1))
         named = named or ("unknown field" in parsed["message"] and parsed["field"].split(".")[-1] in path.stem)
         assert named, (path.name, parsed)
         assert parsed["message"].startswith(parsed["field"] + ": ")
@@ -190,6 +194,42 @@ def test_java_written_result_and_outputs_are_valid_for_python(benchcore, tmp_pat
         assert saved.dtype == array.dtype and output["dtype"] == array.dtype.name
         assert list(saved.shape) == output["shape"] == list(array.shape)
         np.testing.assert_array_equal(saved, array)
+
+
+@needs_java
+def test_java_sustained_run_writes_aligned_telemetry_that_python_reads(benchcore, tmp_path):
+    arrays = {"x": np.ones((2, 3), dtype=np.float32)}
+    request = _echo_request(tmp_path, arrays, schema_version=2)
+    data = json.loads(request.read_text())
+    # timed_runs and max_secs would end the loop early: with a duration the clock alone ends it.
+    data["runs"].update(timed_runs=1, max_secs=0.01, duration_secs=0.4, telemetry_interval_secs=0.1)
+    request.write_text(json.dumps(data))
+    run = java(benchcore, "RunMain", request)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = protocol.load_result(tmp_path / "result.json")
+    assert result.schema_version == 2 and result.ok
+    samples = result.timing.samples_ns
+    assert sum(samples) < 0.4e9 <= sum(samples) + 0.4e9 and len(samples) > 10  # the loop ran for 0.4 s
+    telemetry = result.telemetry
+    assert [s["stage"] for s in telemetry[:5]] == ["load", "init", "inputs", "warmup", "run"]
+    run_samples = [s for s in telemetry if s["stage"] in ("run", "outputs")]
+    assert len(run_samples) >= 4  # start, about 3 interval samples, end of run
+    indices = [s["index"] for s in telemetry]
+    assert indices == sorted(indices) and indices[-1] == len(samples)
+    assert [s["t_ns"] for s in telemetry] == sorted(s["t_ns"] for s in telemetry) and telemetry[0]["t_ns"] == 0
+    assert all(s["thermal_status"] is None and s["battery_temp_c"] is None for s in telemetry)  # absent, not zero
+
+
+@needs_java
+def test_java_result_without_telemetry_stays_version_1(benchcore, tmp_path):
+    request = _echo_request(tmp_path, {"x": np.ones((1, 3), dtype=np.float32)}, schema_version=2)
+    data = json.loads(request.read_text())
+    data["runs"]["telemetry_interval_secs"] = 0
+    request.write_text(json.dumps(data))
+    assert java(benchcore, "RunMain", request).returncode == 0
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["schema_version"] == 1 and "telemetry" not in data
+    protocol.validate("result", data, where="Java result")
 
 
 @needs_java

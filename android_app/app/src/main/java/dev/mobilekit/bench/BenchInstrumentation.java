@@ -123,7 +123,8 @@ public class BenchInstrumentation extends Instrumentation {
         BenchRunner runner = new BenchRunner(engineFactory.get(), Clock.SYSTEM, Sleeper.SYSTEM,
                 new AndroidProbes(context), AndroidProbes.versionName(context), listener)
                 .launch(launch)
-                .runtimeArtifact(AndroidProbes.runtimeArtifact(context));
+                .runtimeArtifact(AndroidProbes.runtimeArtifact(context))
+                .telemetryProbe(new TelemetryProbe(context));
         BenchResult result = runner.runFile(requestFile);
         Log.i(TAG, "run " + result.runId + ": " + result.status()
                 + (result.ok() ? "" : " at " + result.error.stage + ": " + result.error.message));

@@ -20,4 +20,9 @@ final class MemoryProbe {
         }
         return new Probes.MemoryUsage(ProcStatus.peakRssBytesOfThisProcess(), pss);
     }
+
+    /** This process's resident set now (VmRSS), for telemetry; null where /proc is not readable. */
+    static Long rssBytes() {
+        return ProcStatus.rssBytesOfThisProcess();
+    }
 }

@@ -20,11 +20,16 @@ import org.json.JSONObject;
 
 /**
  * A parsed, validated bench request. The rules are those of the Python package's
- * bench_request.schema.json (schema_version 1), checked by hand because Android ships no JSON
- * Schema validator; the shared fixtures in tests/fixtures/protocol keep the two in step.
+ * bench_request.schema.json (schema versions 1 and 2), checked by hand because Android ships no
+ * JSON Schema validator; the shared fixtures in tests/fixtures/protocol keep the two in step.
+ * Version 2 adds runs.duration_secs and runs.telemetry_interval_secs, both optional; a version-1
+ * request may not carry them.
  */
 public final class BenchRequest {
-    public static final int SCHEMA_VERSION = 1;
+    /** The newest version this app reads (and writes, when a request needs it). */
+    public static final int SCHEMA_VERSION = 2;
+    /** Every version this app reads, as the Python package's READABLE_VERSIONS. */
+    public static final List<Integer> READABLE_VERSIONS = Collections.unmodifiableList(Arrays.asList(1, 2));
     public static final List<String> DELEGATES =
             Collections.unmodifiableList(Arrays.asList("cpu", "xnnpack", "gpu", "nnapi"));
 
@@ -36,8 +41,11 @@ public final class BenchRequest {
     private static final Set<String> DELEGATE_KEYS = keys("name", "threads", "gpu_precision_loss_allowed",
             "nnapi_accelerator", "nnapi_allow_fp16");
     private static final Set<String> RUNS_KEYS = keys("warmup_runs", "timed_runs", "min_secs", "max_secs",
-            "cooldown_secs");
+            "cooldown_secs", "duration_secs", "telemetry_interval_secs");
+    private static final List<String> RUNS_V2_KEYS = Arrays.asList("duration_secs", "telemetry_interval_secs");
 
+    /** The request's schema_version as written (1 or 2). */
+    public final int schemaVersion;
     public final String runId;
     public final Model model;
     public final Delegate delegate;
@@ -87,13 +95,37 @@ public final class BenchRequest {
         public final double minSecs;
         public final double maxSecs;
         public final double cooldownSecs;
+        /** Version 2: time the runs for this many wall-clock seconds instead of a count; null: absent. */
+        public final Double durationSecs;
+        /** Version 2: seconds between telemetry samples; null: the runner's default (1 s); 0: off. */
+        public final Double telemetryIntervalSecs;
 
         public Runs(int warmupRuns, int timedRuns, double minSecs, double maxSecs, double cooldownSecs) {
+            this(warmupRuns, timedRuns, minSecs, maxSecs, cooldownSecs, null, null);
+        }
+
+        public Runs(int warmupRuns, int timedRuns, double minSecs, double maxSecs, double cooldownSecs,
+                    Double durationSecs, Double telemetryIntervalSecs) {
             this.warmupRuns = warmupRuns;
             this.timedRuns = timedRuns;
             this.minSecs = minSecs;
             this.maxSecs = maxSecs;
             this.cooldownSecs = cooldownSecs;
+            this.durationSecs = durationSecs;
+            this.telemetryIntervalSecs = telemetryIntervalSecs;
+        }
+
+        /** The telemetry interval in nanoseconds: 1 s by default, 0 when sampling is off. */
+        public long telemetryIntervalNanos() {
+            if (telemetryIntervalSecs == null) {
+                return TelemetrySampler.DEFAULT_INTERVAL_NANOS;
+            }
+            return BenchRunner.secondsToNanos(telemetryIntervalSecs);
+        }
+
+        /** Whether anything here needs schema version 2. */
+        boolean needsVersion2() {
+            return durationSecs != null || telemetryIntervalSecs != null;
         }
     }
 
@@ -114,8 +146,9 @@ public final class BenchRequest {
         }
     }
 
-    private BenchRequest(String runId, Model model, Delegate delegate, Runs runs, Inputs inputs,
+    private BenchRequest(int schemaVersion, String runId, Model model, Delegate delegate, Runs runs, Inputs inputs,
                          boolean saveOutputs, String outputDirRaw, File baseDir) {
+        this.schemaVersion = schemaVersion;
         this.runId = runId;
         this.model = model;
         this.delegate = delegate;
@@ -156,11 +189,14 @@ public final class BenchRequest {
         require(root, "", "schema_version", "run_id", "model", "delegate", "runs", "inputs", "save_outputs");
 
         Object version = root.opt("schema_version");
-        // Strictly the JSON integer 1, as the Python reader checks it (1.0 is refused there too).
-        if (!(version instanceof Integer || version instanceof Long) || ((Number) version).longValue() != SCHEMA_VERSION) {
-            throw new RequestException("schema_version", "this app reads schema_version " + SCHEMA_VERSION
-                    + ", got " + describe(version) + "; update the app or mobilekit so both speak the same version");
+        // Strictly the JSON integer 1 or 2, as the Python reader checks it (1.0 is refused there too).
+        if (!(version instanceof Integer || version instanceof Long)
+                || !READABLE_VERSIONS.contains((int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
+                        ((Number) version).longValue())))) {
+            throw new RequestException("schema_version", "this app reads schema_version 1 or 2, got "
+                    + describe(version) + "; update the app or mobilekit so both speak the same version");
         }
+        int schemaVersion = ((Number) version).intValue();
         String runId = string(root, "run_id", "run_id");
         if (runId.isEmpty() || runId.length() > 200 || !RUN_ID.matcher(runId).matches()) {
             throw new RequestException("run_id", "must be 1-200 characters of A-Z a-z 0-9 . _ -, got "
@@ -204,6 +240,18 @@ public final class BenchRequest {
         double minSecs = number(runsJson, "min_secs", "runs.min_secs", 0.0, false, 0.0);
         double maxSecs = number(runsJson, "max_secs", "runs.max_secs", 0.0, true, 150.0);
         double cooldown = number(runsJson, "cooldown_secs", "runs.cooldown_secs", 0.0, false, 0.0);
+        if (schemaVersion == 1) {
+            for (String key : RUNS_V2_KEYS) {
+                if (runsJson.has(key)) {
+                    throw new RequestException("runs." + key, "is a schema version 2 field but the request says "
+                            + "schema_version 1: write schema_version 2");
+                }
+            }
+        }
+        Double duration = runsJson.has("duration_secs")
+                ? number(runsJson, "duration_secs", "runs.duration_secs", 0.0, true, 0.0) : null;
+        Double telemetryInterval = runsJson.has("telemetry_interval_secs")
+                ? number(runsJson, "telemetry_interval_secs", "runs.telemetry_interval_secs", 0.0, false, 0.0) : null;
 
         Inputs inputs = inputs(object(root, "inputs", "inputs"));
 
@@ -215,9 +263,9 @@ public final class BenchRequest {
         if (root.has("output_dir")) {
             outputDir = string(root, "output_dir", "output_dir");
         }
-        return new BenchRequest(runId, new Model(modelPath, sha256, sizeBytes),
+        return new BenchRequest(schemaVersion, runId, new Model(modelPath, sha256, sizeBytes),
                 new Delegate((String) nameValue, threads, precisionLoss, accelerator, fp16),
-                new Runs(warmup, timed, minSecs, maxSecs, cooldown), inputs, (Boolean) save, outputDir, baseDir);
+                new Runs(warmup, timed, minSecs, maxSecs, cooldown, duration, telemetryInterval), inputs, (Boolean) save, outputDir, baseDir);
     }
 
     private static Inputs inputs(JSONObject json) throws RequestException {
@@ -289,7 +337,8 @@ public final class BenchRequest {
     public JSONObject toJson() {
         try {
             JSONObject o = new JSONObject();
-            o.put("schema_version", SCHEMA_VERSION);
+            // As the Python writer: the version read, raised to 2 when a version-2 field is set.
+            o.put("schema_version", Math.max(schemaVersion, runs.needsVersion2() ? 2 : 1));
             o.put("run_id", runId);
             JSONObject m = new JSONObject();
             m.put("path", model.path);
@@ -311,6 +360,12 @@ public final class BenchRequest {
             r.put("min_secs", runs.minSecs);
             r.put("max_secs", runs.maxSecs);
             r.put("cooldown_secs", runs.cooldownSecs);
+            if (runs.durationSecs != null) {
+                r.put("duration_secs", (double) runs.durationSecs);
+            }
+            if (runs.telemetryIntervalSecs != null) {
+                r.put("telemetry_interval_secs", (double) runs.telemetryIntervalSecs);
+            }
             o.put("runs", r);
             JSONObject i = new JSONObject();
             i.put("kind", inputs.kind);

@@ -13,11 +13,15 @@ import org.json.JSONException;
 import org.json.JSONObject;
 
 /**
- * One run's measurements in the shape of the Python package's bench_result.schema.json
- * (schema_version 1). It keeps every raw sample; statistics are the Python side's job.
+ * One run's measurements in the shape of the Python package's bench_result.schema.json. It keeps
+ * every raw sample; statistics are the Python side's job. Written at the lowest schema version
+ * that holds it, as the Python package writes requests: version 2 when it carries telemetry (a
+ * version-2 field), version 1 otherwise, so a version-1 reader still reads every result that
+ * holds nothing new. The throttling figure and the flags are the host's to compute.
  */
 public final class BenchResult {
-    public static final int SCHEMA_VERSION = 1;
+    /** The newest version this class writes. */
+    public static final int SCHEMA_VERSION = 2;
     public static final String FILE_NAME = "result.json";
 
     /** A failure: the stage it happened in (the schema's enum), the exception type and message. */
@@ -76,6 +80,8 @@ public final class BenchResult {
     public final List<Output> outputs = new ArrayList<>();
     public long startedAtMillis;
     public long finishedAtMillis;
+    /** Version 2: the telemetry samples ({@link TelemetrySampler#toJson}); null when not sampled. */
+    public JSONArray telemetry;
 
     /** Where result.json was written, once it was. */
     public File resultFile;
@@ -114,9 +120,14 @@ public final class BenchResult {
         return Collections.unmodifiableList(outputs);
     }
 
+    /** 2 when a version-2 field is present (telemetry), else 1. */
+    public int schemaVersion() {
+        return telemetry != null ? 2 : 1;
+    }
+
     public JSONObject toJson() {
         JSONObject o = new JSONObject();
-        Json.put(o, "schema_version", SCHEMA_VERSION);
+        Json.put(o, "schema_version", schemaVersion());
         Json.put(o, "run_id", runId);
         Json.put(o, "status", status());
         if (error == null) {
@@ -178,6 +189,9 @@ public final class BenchResult {
         Json.put(o, "outputs", outs);
         Json.put(o, "started_at", iso(startedAtMillis));
         Json.put(o, "finished_at", iso(finishedAtMillis));
+        if (telemetry != null) {
+            Json.put(o, "telemetry", telemetry);
+        }
         return o;
     }
 

@@ -19,8 +19,10 @@ import org.json.JSONObject;
 /**
  * Runs one bench request against an {@link Engine}, the way benchmark_model and the Python host
  * runner measure: load, init, a first inference, warmup runs, cooldown, then timed runs until both
- * timed_runs and min_secs are met or max_secs is reached, then (when asked) every sample once more
- * to save the outputs. Whatever happens, it
+ * timed_runs and min_secs are met or max_secs is reached (or, with runs.duration_secs, for that
+ * wall-clock duration), then (when asked) every sample once more to save the outputs. Telemetry
+ * is sampled at each stage boundary and every runs.telemetry_interval_secs of the timed loop, each
+ * sample tagged with how many timed runs had finished. Whatever happens, it
  * returns a result and writes result.json; a failure becomes {@code status: "failed"} with the
  * stage it happened in.
  */
@@ -37,6 +39,7 @@ public final class BenchRunner {
     private long memoryIntervalMillis = 500;
     private String launch;
     private String runtimeArtifact;
+    private TelemetrySampler.Probe telemetryProbe;
 
     public BenchRunner(Engine engine, Clock clock, Sleeper sleeper, Probes probes, String runnerVersion,
                        ProgressListener progress) {
@@ -61,6 +64,28 @@ public final class BenchRunner {
     public BenchRunner launch(String launch) {
         this.launch = launch;
         return this;
+    }
+
+    /**
+     * Where telemetry readings come from. Without one, the run's {@link Probes} give thermal status,
+     * battery temperature and memory (headroom and CPU frequencies absent).
+     */
+    public BenchRunner telemetryProbe(TelemetrySampler.Probe probe) {
+        this.telemetryProbe = probe;
+        return this;
+    }
+
+    /**
+     * Telemetry from plain {@link Probes}: what they know, the rest absent. Their RSS figure is the
+     * peak so far, not the resident set now, so rss_bytes stays absent rather than wrong.
+     */
+    static TelemetrySampler.Probe probeFrom(Probes probes) {
+        return () -> {
+            Probes.ThermalState thermal = probes.thermal();
+            Probes.MemoryUsage memory = probes.memory();
+            return new TelemetrySampler.Reading(thermal.status, null, thermal.batteryTempC, null,
+                    null, memory.pssBytes);
+        };
     }
 
     /** The runtime's artifact as the app was built with it, e.g. "org.tensorflow:tensorflow-lite:2.16.1". */
@@ -137,18 +162,28 @@ public final class BenchRunner {
         describeRunner(result);
         String stage = "request";
         MemorySampler sampler = null;
+        TelemetrySampler telemetry = null;
         try {
             if (request.runs.minSecs > request.runs.maxSecs) {
                 throw new RequestException("runs.min_secs", "(" + request.runs.minSecs + ") is above runs.max_secs ("
                         + request.runs.maxSecs + ")");
             }
+            long telemetryInterval = request.runs.telemetryIntervalNanos();
+            if (telemetryInterval > 0) { // 0: sampling off
+                telemetry = new TelemetrySampler(telemetryProbe != null ? telemetryProbe : probeFrom(probes), clock,
+                        telemetryInterval);
+            }
             stage = "load";
+            if (telemetry != null) {
+                telemetry.start("load");
+            }
             result.thermalStart = safeThermal();
             progress("load", 0, 1, true);
             File model = request.modelFile();
             checkModel(request, model, result);
 
             stage = "init";
+            mark(telemetry, stage, result);
             progress("init", 0, 1, true);
             long t0 = clock.nanoTime();
             AppliedDelegate applied = engine.init(model, request.delegate);
@@ -162,6 +197,7 @@ public final class BenchRunner {
             }
 
             stage = "inputs";
+            mark(telemetry, stage, result);
             InputSet inputs = InputSet.prepare(request, engine.inputs());
             ByteBuffer[] in = inputs.newBuffers();
             ByteBuffer[] out = outputBuffers(engine.outputs());
@@ -170,6 +206,7 @@ public final class BenchRunner {
             // warmup runs on the samples after it, then the cooldown, then the timed runs from
             // sample 0 again.
             stage = "warmup";
+            mark(telemetry, stage, result);
             // From here the model is loaded: sample memory until it is closed (PSS after close()
             // would say little about what the model needed).
             sampler = MemorySampler.start(probes, memoryIntervalMillis);
@@ -183,26 +220,41 @@ public final class BenchRunner {
             sleeper.sleepNanos(secondsToNanos(request.runs.cooldownSecs));
 
             stage = "run";
+            mark(telemetry, stage, result);
             int planned = request.runs.timedRuns;
             long minNs = secondsToNanos(request.runs.minSecs);
             long maxNs = secondsToNanos(request.runs.maxSecs);
+            if (request.runs.durationSecs != null) {
+                // Sustained: the clock alone ends the loop (as the host runner), every sample kept.
+                planned = 1;
+                minNs = maxNs = secondsToNanos(request.runs.durationSecs);
+            }
             progress("run", 0, planned, true);
             long began = clock.nanoTime();
             int done = 0;
             while (true) {
                 result.samplesNs.add(timedRun(inputs, in, out, done));
                 done++;
-                long elapsed = clock.nanoTime() - began;
+                // One clock reading for the loop's bound and the sampler: sampling adds no clock call.
+                long now = clock.nanoTime();
+                long elapsed = now - began;
+                if (telemetry != null) {
+                    telemetry.tick(now, done);
+                }
                 progress("run", done, Math.max(planned, done), false);
                 // At least timed_runs and min_secs, never past max_secs.
                 if (elapsed >= maxNs || (done >= planned && elapsed >= minNs)) {
                     break;
                 }
             }
+            if (telemetry != null) {
+                telemetry.mark("run", done);
+            }
             progress("run", done, done, true);
 
             if (request.saveOutputs) {
                 stage = "outputs";
+                mark(telemetry, stage, result);
                 saveOutputs(request, inputs, in, out, result);
             }
         } catch (InterruptedException e) {
@@ -228,6 +280,9 @@ public final class BenchRunner {
             // Outputs of a failed run are not listed: they may be partial.
             result.outputs.clear();
         }
+        if (telemetry != null) {
+            result.telemetry = telemetry.toJson();
+        }
         result.thermalEnd = safeThermal();
         result.memory = sampler == null ? safeMemory() : sampler.stop(safeMemory());
         result.finishedAtMillis = clock.wallMillis();
@@ -242,6 +297,12 @@ public final class BenchRunner {
             }
         }
         return result;
+    }
+
+    private static void mark(TelemetrySampler telemetry, String stage, BenchResult result) {
+        if (telemetry != null) {
+            telemetry.mark(stage, result.samplesNs.size());
+        }
     }
 
     private long timedRun(InputSet inputs, ByteBuffer[] in, ByteBuffer[] out, int index) throws Exception {

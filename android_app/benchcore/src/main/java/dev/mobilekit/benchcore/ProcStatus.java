@@ -15,11 +15,26 @@ public final class ProcStatus {
         return kilobytesField(statusText, "VmHWM:");
     }
 
+    /** VmRSS (the resident set now) in bytes, or null when the text has none. */
+    public static Long rssBytes(String statusText) {
+        return kilobytesField(statusText, "VmRSS:");
+    }
+
     /** VmHWM of this process, or null where /proc is not readable. */
     public static Long peakRssBytesOfThisProcess() {
+        String text = statusOfThisProcess();
+        return text == null ? null : peakRssBytes(text);
+    }
+
+    /** VmRSS of this process, or null where /proc is not readable. */
+    public static Long rssBytesOfThisProcess() {
+        String text = statusOfThisProcess();
+        return text == null ? null : rssBytes(text);
+    }
+
+    private static String statusOfThisProcess() {
         try {
-            return peakRssBytes(new String(Files.readAllBytes(new File("/proc/self/status").toPath()),
-                    StandardCharsets.US_ASCII));
+            return new String(Files.readAllBytes(new File("/proc/self/status").toPath()), StandardCharsets.US_ASCII);
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -19,6 +19,10 @@ public final class RunMain {
         }
         BenchRunner runner = new BenchRunner(new EchoEngine(), Clock.SYSTEM, Sleeper.SYSTEM, Probes.NONE,
                 "benchcore-runmain", null);
+        // Telemetry where a Linux host gives it: each core's frequency (absent elsewhere).
+        File cpus = new File("/sys/devices/system/cpu");
+        runner.telemetryProbe(() -> new TelemetrySampler.Reading(null, null, null,
+                TelemetrySampler.cpuFrequenciesKhz(cpus), null, null));
         BenchResult result = runner.runFile(new File(args[0]));
         System.out.println(result.resultFile == null ? "(result.json not written)" : result.resultFile.getPath());
         if (!result.ok()) {

@@ -113,8 +113,10 @@ public final class TelemetrySampler {
 
     /** The first sample; the time axis starts here. */
     public Sample start(String stage) {
-        began = clock.nanoTime();
-        return mark(stage, 0);
+        long now = clock.nanoTime(); // one reading: the first sample is at t_ns 0 on any clock
+        began = now;
+        this.stage = stage;
+        return sample(now, 0);
     }
 
     /** A sample at a stage boundary; later interval samples carry this stage. */

@@ -138,7 +138,7 @@ public class BenchRequestTest {
 
     @Test
     public void rejectsAnotherSchemaVersion() throws Exception {
-        for (Object version : new Object[] {2, 0, "1", 1.5, 1.0, true}) {
+        for (Object version : new Object[] {3, 0, -1, 4294967297L, "1", 1.5, 1.0, 2.0, true}) {
             JSONObject j = valid();
             j.put("schema_version", version);
             assertEquals("schema_version", rejectedField(j));
@@ -195,11 +195,80 @@ public class BenchRequestTest {
         assertEquals("google-edgetpu", again.delegate.nnapiAccelerator);
     }
 
+    @Test
+    public void version2ReadsDurationAndTelemetryInterval() throws Exception {
+        JSONObject j = valid();
+        j.put("schema_version", 2);
+        BenchRequest plain = BenchRequest.fromJson(j, new File("/base"));
+        assertEquals(2, plain.schemaVersion);
+        assertNull(plain.runs.durationSecs);
+        assertNull(plain.runs.telemetryIntervalSecs);
+        assertEquals(TelemetrySampler.DEFAULT_INTERVAL_NANOS, plain.runs.telemetryIntervalNanos());
+        assertEquals(2, plain.toJson().getInt("schema_version"));
+        assertFalse(plain.toJson().getJSONObject("runs").has("duration_secs"));
+
+        j.getJSONObject("runs").put("duration_secs", 120).put("telemetry_interval_secs", 0.25);
+        BenchRequest r = BenchRequest.fromJson(j, new File("/base"));
+        assertEquals(120.0, r.runs.durationSecs, 0.0);
+        assertEquals(0.25, r.runs.telemetryIntervalSecs, 0.0);
+        assertEquals(250_000_000L, r.runs.telemetryIntervalNanos());
+        JSONObject runs = r.toJson().getJSONObject("runs");
+        assertEquals(120.0, runs.getDouble("duration_secs"), 0.0);
+        assertEquals(0.25, runs.getDouble("telemetry_interval_secs"), 0.0);
+
+        j.getJSONObject("runs").put("telemetry_interval_secs", 0);
+        assertEquals(0L, BenchRequest.fromJson(j, new File("/base")).runs.telemetryIntervalNanos());
+    }
+
+    @Test
+    public void version2FieldsAreCheckedAndRefusedInVersion1() throws Exception {
+        for (String key : new String[] {"duration_secs", "telemetry_interval_secs"}) {
+            JSONObject j = valid();
+            j.getJSONObject("runs").put(key, 5);
+            assertEquals("runs." + key, rejectedField(j));
+            j.put("schema_version", 2);
+            BenchRequest.fromJson(j, new File("/base"));
+        }
+        for (Object bad : new Object[] {0, -1, "5", true}) {
+            JSONObject j = valid();
+            j.put("schema_version", 2);
+            j.getJSONObject("runs").put("duration_secs", bad);
+            assertEquals("runs.duration_secs", rejectedField(j));
+        }
+        for (Object bad : new Object[] {-0.5, "1", false}) {
+            JSONObject j = valid();
+            j.put("schema_version", 2);
+            j.getJSONObject("runs").put("telemetry_interval_secs", bad);
+            assertEquals("runs.telemetry_interval_secs", rejectedField(j));
+        }
+    }
+
     // ---- the shared fixtures, read as the Python package reads them
+
+    /**
+     * schema_version_2.json was version 1's "from the future" vector; since version 2 it is a valid
+     * request, as the Python tests treat it. Version 2's own invalid vectors are in v2/.
+     */
+    static boolean validSinceVersion2(File file) {
+        return file.getName().equals("schema_version_2.json");
+    }
+
+    static java.util.List<File> sharedFiles(String sub) {
+        java.util.List<File> out = new java.util.ArrayList<>(java.util.Arrays.asList(Fixtures.jsonFiles(sub)));
+        out.addAll(java.util.Arrays.asList(Fixtures.jsonFiles("v2/" + sub)));
+        return out;
+    }
+
+    @Test
+    public void theOldFromTheFutureVectorIsAValidVersion2Request() throws Exception {
+        File file = new File(Fixtures.protocolDir(), "requests_invalid/schema_version_2.json");
+        assertTrue("fixture missing: " + file, file.isFile());
+        assertEquals(2, BenchRequest.fromFile(file).schemaVersion);
+    }
 
     @Test
     public void everySharedValidRequestParses() throws Exception {
-        for (File file : Fixtures.jsonFiles("requests")) {
+        for (File file : sharedFiles("requests")) {
             try {
                 BenchRequest r = BenchRequest.fromFile(file);
                 assertEquals(file.getParentFile().getAbsoluteFile(), r.baseDir);
@@ -211,7 +280,12 @@ public class BenchRequestTest {
 
     @Test
     public void everySharedInvalidRequestIsRejectedNamingTheField() throws Exception {
-        for (File file : Fixtures.jsonFiles("requests_invalid")) {
+        int checked = 0;
+        for (File file : sharedFiles("requests_invalid")) {
+            if (validSinceVersion2(file)) {
+                continue;
+            }
+            checked++;
             try {
                 BenchRequest.fromFile(file);
                 fail(file.getName() + " should be rejected");
@@ -220,6 +294,7 @@ public class BenchRequestTest {
                         + e.getMessage() + "'", namesFieldOf(file.getName(), e));
             }
         }
+        assertTrue("too few invalid vectors: " + checked, checked >= 20);
     }
 
     /**
@@ -235,6 +310,13 @@ public class BenchRequestTest {
         for (int n = words.length; n >= 1; n--) {
             String lead = String.join("_", java.util.Arrays.copyOfRange(words, 0, n));
             if (field.contains(lead)) {
+                return true;
+            }
+        }
+        // v1_with_duration_secs style names: the field is the name's trailing words.
+        for (int n = 1; n < words.length; n++) {
+            String tail = String.join("_", java.util.Arrays.copyOfRange(words, n, words.length));
+            if (tail.contains("_") && field.endsWith(tail)) {
                 return true;
             }
         }

@@ -28,7 +28,7 @@ public class BenchRunnerTest {
     private static final long MS = 1_000_000L;
 
     /** A clock that only moves when the engine runs or the sleeper sleeps. */
-    static final class FakeClock implements Clock {
+    static class FakeClock implements Clock {
         long now = 5_000 * MS;
 
         @Override
@@ -392,5 +392,157 @@ public class BenchRunnerTest {
         assertEquals(31.5, o.getJSONObject("thermal").getJSONObject("end").getDouble("battery_temp_c"), 0);
         assertEquals(3, o.getJSONObject("model").getLong("size_bytes"));
         assertEquals("2026-09-21T14:13:25.000Z", o.getString("started_at"));
+    }
+
+    // ---- telemetry and sustained runs (schema version 2)
+
+    private JSONObject v2Request() throws Exception {
+        JSONObject j = request();
+        j.put("schema_version", 2);
+        return j;
+    }
+
+    /** Every field given, status turning light after the fourth reading. */
+    static final class FullProbe implements TelemetrySampler.Probe {
+        int reads;
+
+        @Override
+        public TelemetrySampler.Reading read() {
+            reads++;
+            return new TelemetrySampler.Reading(reads > 4 ? "light" : "none", 0.2 + 0.01 * reads, 30.0 + 0.1 * reads,
+                    Arrays.asList(2_850_000L, null, 1_800_000L), 61_000_000L, 52_000_000L);
+        }
+    }
+
+    @Test
+    public void durationModeTimesForTheWallClockDurationKeepingEverySample() throws Exception {
+        JSONObject j = v2Request();
+        // timed_runs and max_secs would stop the loop at 50 runs / 0.5 s: with a duration they do not apply.
+        j.getJSONObject("runs").put("timed_runs", 50).put("max_secs", 0.5).put("duration_secs", 2.0);
+        BenchResult r = run(j);
+        assertTrue(r.ok());
+        long total = 0;
+        for (long ns : r.samplesNs) {
+            total += ns;
+        }
+        long last = r.samplesNs.get(r.samplesNs.size() - 1);
+        assertTrue("timed for at least the duration: " + total, total >= 2_000 * MS);
+        assertTrue("stopped at the first run past the duration: " + total, total - last < 2_000 * MS);
+        assertTrue(r.samplesNs.size() > 150);
+        // The default interval (1 s) samples twice in 2 s of timing, beside the stage boundaries.
+        List<String> stages = new ArrayList<>();
+        int intervalSamples = 0;
+        for (int i = 0; i < r.telemetry.length(); i++) {
+            JSONObject sample = r.telemetry.getJSONObject(i);
+            stages.add(sample.getString("stage"));
+            if (sample.getString("stage").equals("run") && sample.getInt("index") > 0) {
+                intervalSamples++;
+            }
+        }
+        assertEquals(Arrays.asList("load", "init", "inputs", "warmup", "run"), stages.subList(0, 5));
+        assertEquals(3, intervalSamples); // at 1 s, at 2 s and the end-of-run mark
+        JSONObject end = r.telemetry.getJSONObject(r.telemetry.length() - 1);
+        assertEquals("run", end.getString("stage"));
+        assertEquals(r.samplesNs.size(), end.getInt("index"));
+        assertEquals(2, r.toJson().getInt("schema_version"));
+    }
+
+    @Test
+    public void telemetryHasTheShapeOfTheVersion2FixtureAndLinesUpWithTheSamples() throws Exception {
+        JSONObject j = v2Request();
+        j.getJSONObject("runs").put("warmup_runs", 2).put("timed_runs", 20).put("telemetry_interval_secs", 0.05);
+        FullProbe probe = new FullProbe();
+        BenchResult r = runner().telemetryProbe(probe).run(BenchRequest.fromJson(j, tmp.getRoot()));
+        assertTrue(r.ok());
+        JSONObject fixture = Fixtures.readJson(new File(Fixtures.protocolDir(), "v2/results/ok_android_sustained_flagged.json"));
+        JSONObject want = fixture.getJSONArray("telemetry").getJSONObject(0);
+        JSONObject o = r.toJson();
+        assertEquals(2, o.getInt("schema_version"));
+        assertEquals(fixture.getInt("schema_version"), o.getInt("schema_version"));
+        // Every top-level key of the fixture but the host's own (throttling, flags, cooldown).
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        for (java.util.Iterator<String> it = fixture.keys(); it.hasNext(); ) {
+            keys.add(it.next());
+        }
+        keys.removeAll(Arrays.asList("throttling", "flags", "cooldown"));
+        java.util.Set<String> got = new java.util.TreeSet<>();
+        for (java.util.Iterator<String> it = o.keys(); it.hasNext(); ) {
+            got.add(it.next());
+        }
+        assertEquals(keys, got);
+        org.json.JSONArray telemetry = o.getJSONArray("telemetry");
+        assertEquals(probe.reads, telemetry.length());
+        long lastT = -1;
+        int lastIndex = 0;
+        for (int i = 0; i < telemetry.length(); i++) {
+            JSONObject sample = telemetry.getJSONObject(i);
+            java.util.Set<String> sampleKeys = new java.util.TreeSet<>();
+            for (java.util.Iterator<String> it = sample.keys(); it.hasNext(); ) {
+                sampleKeys.add(it.next());
+            }
+            java.util.Set<String> wantKeys = new java.util.TreeSet<>();
+            for (java.util.Iterator<String> it = want.keys(); it.hasNext(); ) {
+                wantKeys.add(it.next());
+            }
+            assertEquals(wantKeys, sampleKeys);
+            assertTrue(sample.getLong("t_ns") >= lastT);
+            assertTrue(sample.getInt("index") >= lastIndex && sample.getInt("index") <= 20);
+            lastT = sample.getLong("t_ns");
+            lastIndex = sample.getInt("index");
+            assertTrue(sample.isNull("zone_temps_c"));
+            assertEquals(3, sample.getJSONArray("cpu_freq_khz").length());
+            assertTrue(sample.getJSONArray("cpu_freq_khz").isNull(1));
+            assertEquals(2_850_000L, sample.getJSONArray("cpu_freq_khz").getLong(0));
+            assertEquals(52_000_000L, sample.getLong("pss_bytes"));
+        }
+        assertEquals(0, telemetry.getJSONObject(0).getLong("t_ns"));
+        // 20 runs of about 10 ms, a sample each 50 ms: one every 5 runs, at the index it was taken.
+        List<Integer> runIndices = new ArrayList<>();
+        for (int i = 0; i < telemetry.length(); i++) {
+            if (telemetry.getJSONObject(i).getString("stage").equals("run")) {
+                runIndices.add(telemetry.getJSONObject(i).getInt("index"));
+            }
+        }
+        assertEquals(Arrays.asList(0, 5, 10, 15, 20, 20), runIndices);
+        assertEquals("light", telemetry.getJSONObject(telemetry.length() - 1).getString("thermal_status"));
+    }
+
+    @Test
+    public void telemetryOffWritesAVersion1Result() throws Exception {
+        JSONObject j = v2Request();
+        j.getJSONObject("runs").put("telemetry_interval_secs", 0);
+        FullProbe probe = new FullProbe();
+        BenchResult r = runner().telemetryProbe(probe).run(BenchRequest.fromJson(j, tmp.getRoot()));
+        assertTrue(r.ok());
+        assertNull(r.telemetry);
+        assertEquals(0, probe.reads);
+        JSONObject o = r.toJson();
+        assertEquals(1, o.getInt("schema_version"));
+        assertFalse(o.has("telemetry"));
+    }
+
+    @Test
+    public void withoutATelemetryProbeTheRunsProbesFillWhatTheyKnow() throws Exception {
+        BenchResult r = run(request()); // a version-1 request: telemetry at the default interval
+        assertTrue(r.ok());
+        JSONObject first = r.toJson().getJSONArray("telemetry").getJSONObject(0);
+        assertEquals("load", first.getString("stage"));
+        assertEquals("none", first.getString("thermal_status"));
+        assertEquals(31.5, first.getDouble("battery_temp_c"), 0);
+        assertEquals(45_678_901L, first.getLong("pss_bytes"));
+        assertTrue(first.isNull("headroom"));
+        assertTrue(first.isNull("cpu_freq_khz"));
+        assertTrue("the probes' RSS is a peak, not the resident set now", first.isNull("rss_bytes"));
+    }
+
+    @Test
+    public void aFailedRunKeepsTheTelemetryUpToItsStage() throws Exception {
+        engine.failAt = "init";
+        BenchResult r = runner().telemetryProbe(new FullProbe()).run(BenchRequest.fromJson(v2Request(), tmp.getRoot()));
+        assertFalse(r.ok());
+        assertEquals("init", r.error.stage);
+        assertEquals(2, r.telemetry.length());
+        assertEquals("load", r.telemetry.getJSONObject(0).getString("stage"));
+        assertEquals("init", r.telemetry.getJSONObject(1).getString("stage"));
     }
 }

@@ -20,6 +20,12 @@ public class ProcStatusTest {
     }
 
     @Test
+    public void readsTheResidentSetNowInBytes() {
+        assertEquals(Long.valueOf(231_008L * 1024L), ProcStatus.rssBytes(STATUS));
+        assertNull(ProcStatus.rssBytes("Name:\tx\nVmHWM:\t1 kB\n"));
+    }
+
+    @Test
     public void missingOrOddFieldsGiveNull() {
         assertNull(ProcStatus.peakRssBytes("Name:\tx\nVmRSS:\t1 kB\n"));
         assertNull(ProcStatus.peakRssBytes("VmHWM:\t12 pages\n"));
@@ -32,5 +38,7 @@ public class ProcStatusTest {
         Long peak = ProcStatus.peakRssBytesOfThisProcess();
         // A JVM running JUnit holds well over a megabyte.
         assertTrue(String.valueOf(peak), peak != null && peak > 1_000_000L);
+        Long now = ProcStatus.rssBytesOfThisProcess();
+        assertTrue(String.valueOf(now), now != null && now > 1_000_000L);
     }
 }

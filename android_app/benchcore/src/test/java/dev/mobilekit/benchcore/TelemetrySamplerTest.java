@@ -123,4 +123,17 @@ public class TelemetrySamplerTest {
         assertTrue(file.getParentFile().isDirectory() || file.getParentFile().mkdirs());
         Files.write(file.toPath(), text.getBytes(StandardCharsets.US_ASCII));
     }
+
+    @Test
+    public void theFirstSampleIsAtZeroOnAClockThatMovesOnEveryReading() {
+        BenchRunnerTest.FakeClock ticking = new BenchRunnerTest.FakeClock() {
+            @Override
+            public long nanoTime() {
+                return now += 7;
+            }
+        };
+        TelemetrySampler sampler = new TelemetrySampler(() -> TelemetrySampler.Reading.ABSENT, ticking, 1_000 * MS);
+        assertEquals(0, sampler.start("load").tNanos);
+        assertEquals(7, sampler.mark("init", 0).tNanos);
+    }
 }
