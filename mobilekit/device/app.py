@@ -19,7 +19,7 @@ APP_INSTRUMENTATION = "dev.mobilekit.bench.BenchInstrumentation"
 PROTOCOL_VERSION = 1
 # versionCode = PROTOCOL_VERSION * 1000 + app revision: the protocol an installed app speaks can be
 # read from `dumpsys package` without running it.
-APP_VERSION_CODE = PROTOCOL_VERSION * 1000 + 1
+APP_VERSION_CODE = PROTOCOL_VERSION * 1000 + 2  # revision 2: telemetry and sustained runs (v2 requests)
 APK_ENV = "MOBILEKIT_APK"
 REPO_ANDROID_APP = Path(__file__).resolve().parents[2] / "android_app"
 # Built by android_app/scripts/build_apk.py (scripts/setup.sh, `make apk`, `mobilekit app build`);

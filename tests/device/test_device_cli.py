@@ -25,7 +25,7 @@ def test_devices_json_and_table(installed, via):
         ("device", "Google", "Pixel 7", "GS201", "14", 34, "arm64-v8a", companion.APP_VERSION_CODE)
     table = invoke("devices", *via.args)
     assert table.exit_code == 0
-    assert "Pixel 7" in table.stdout and "14 (SDK 34)" in table.stdout and "0.1.0 (1001)" in table.stdout
+    assert "Pixel 7" in table.stdout and "14 (SDK 34)" in table.stdout and "0.1.1 (1002)" in table.stdout
 
 
 def test_devices_without_phones(no_adb_server):
@@ -40,7 +40,7 @@ def test_app_install_check_and_reinstall(via, companion_apk, tmp_path):
     assert missing.exit_code == 1 and "is not installed" in missing.stderr
     first = invoke("app", "install", "--apk", str(companion_apk), *via.args)
     assert first.exit_code == 0, first.output
-    assert "installed dev.mobilekit.bench 0.1.0 (versionCode 1001)" in first.stdout
+    assert "installed dev.mobilekit.bench 0.1.1 (versionCode 1002)" in first.stdout
     again = invoke("app", "install", "--apk", str(companion_apk), *via.args)
     assert "nothing to do" in again.stdout and device.install_log == [companion.APP_PACKAGE]
     assert invoke("app", "check", *via.args).exit_code == 0
