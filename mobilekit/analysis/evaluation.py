@@ -57,20 +57,27 @@ def evaluate(model_path, data, *, reference=None, head: str | None = None,
     content = read_tflite(model_path)
     interpreter = open_interpreter(content, where=str(model_path), num_threads=num_threads)
     inputs = interpreter.get_input_details()
-    if len(inputs) != 1:
-        raise UsageError(f"{model_path} has {len(inputs)} inputs; evaluate supports single-input models")
     detail = inputs[0]
-    signature = detail.get("shape_signature")
-    shape = signature if signature is not None and len(signature) else detail["shape"]
-    input_shape = tuple(None if int(d) < 0 else int(d) for d in shape)
+    input_shapes = [_free_shape(entry) for entry in inputs]
     names = output_names(interpreter)
     head_index = _head_index(names, head, model_path)
     output_detail = interpreter.get_output_details()[head_index]
     # Labels checked against the classes the model scores before any inference, as bench does.
     classes = int(np.prod(output_detail["shape"][1:]))
-    x, y = load_labelled(data, input_shape=input_shape, normalize=normalize, limit=limit,
-                         classes=classes if classes > 1 else None)
-    outputs, used_batch = run_all_outputs(interpreter, x, batch_size=batch_size, progress=progress,
+    if len(inputs) == 1:
+        x, y = load_labelled(data, input_shape=input_shapes[0], normalize=normalize, limit=limit,
+                             classes=classes if classes > 1 else None)
+        fed = x
+    else:  # one .npz array per input, named after it, and y
+        from ..data.loaders import load_named_inputs
+        from ..models.tflite import input_names
+
+        x, y = load_named_inputs(data, dict(zip(input_names(interpreter), input_shapes)),
+                                 limit=limit, labelled=True)
+        y = class_labels(y, count=len(next(iter(x.values()))),
+                      classes=classes if classes > 1 else None, where=f"labels in {data}")
+        fed = list(x.values())
+    outputs, used_batch = run_all_outputs(interpreter, fed, batch_size=batch_size, progress=progress,
                                           where=str(model_path))
     accuracy = accuracy_from_outputs(outputs[names[head_index]], y)
     result = EvaluateResult(
@@ -97,6 +104,12 @@ def evaluate(model_path, data, *, reference=None, head: str | None = None,
             result.heads = result.pairing = None  # one output: the top-level fields say it all
     result.elapsed_s = round(time.perf_counter() - started, 4)
     return result
+
+
+def _free_shape(detail) -> tuple:
+    signature = detail.get("shape_signature")
+    shape = signature if signature is not None and len(signature) else detail["shape"]
+    return tuple(None if int(d) < 0 else int(d) for d in shape)
 
 
 def _head_index(names: list[str], head: str | None, model_path) -> int:
@@ -162,10 +175,12 @@ def reference_predict_all(reference, x, *, signature: str | None = None):
 
         module = tf().saved_model.load(str(loaded.path))
         function = module.signatures[signature or "serving_default"]
-        name = sorted(function.structured_input_signature[1])[0]
+        arrays = x if isinstance(x, dict) else {
+            sorted(function.structured_input_signature[1])[0]: x}
         chunks: dict[str, list] = {}
-        for start in range(0, len(x), 256):
-            produced = function(**{name: tf().constant(x[start:start + 256])})
+        for start in range(0, len(next(iter(arrays.values()))), 256):
+            produced = function(**{name: tf().constant(values[start:start + 256])
+                                   for name, values in arrays.items()})
             for key in sorted(produced):
                 chunks.setdefault(key, []).append(np.asarray(produced[key]))
         outputs = {key: np.concatenate(parts) for key, parts in chunks.items()}
@@ -194,6 +209,8 @@ def _check_reference_shape(loaded, x) -> None:
     """Name both shapes when the reference takes other inputs than the .tflite (not TF's trace)."""
     from .._text import format_shape
 
+    if isinstance(x, dict):  # several inputs, by name: left to predict's own check
+        return
     try:
         shapes = loaded.input_shapes()
     except Exception:  # a model whose shape cannot be read is left to predict's own check

@@ -22,6 +22,7 @@ class LoadedModel:
     source: str            # path or a description of an in-memory model
     path: Path | None
     model: object = None   # the Keras model (None for a SavedModel directory)
+    signature: str | None = None  # SavedModel: the signature converted (None: serving_default)
 
     def for_training(self, *, what: str = "model"):
         """``(tf_keras model, notes)`` for TF-MOT: a Keras 3 model is rebuilt in tf_keras (the notes
@@ -42,10 +43,16 @@ class LoadedModel:
                              hint="fine-tuning needs a SavedModel written by tf_keras, or a "
                                   ".keras/.h5 file") from None
 
+    def input_names(self) -> list[str]:
+        """Input names in input order: the Keras input layers, or the signature's keys (sorted)."""
+        if self.kind == "saved_model":
+            return list(_saved_model_inputs(self.path, self.signature))
+        return [str(tensor.name).split(":")[0] for tensor in self.model.inputs]
+
     def input_shapes(self) -> list[tuple]:
         """Input shapes including the batch dimension (None where free)."""
         if self.kind == "saved_model":
-            return _saved_model_input_shapes(self.path)
+            return list(_saved_model_inputs(self.path, self.signature).values())
         return [tuple(None if d is None else int(d) for d in tuple(tensor.shape))
                 for tensor in self.model.inputs]
 
@@ -178,17 +185,23 @@ def _try_keras3(path):
         return None
 
 
-def _saved_model_input_shapes(path) -> list[tuple]:
+def _saved_model_inputs(path, signature=None) -> dict:
+    """{input name: shape} of a SavedModel signature (``signature`` or serving_default), sorted."""
     from .._compat import tf
 
     try:
         loaded = tf().saved_model.load(str(path))
-        signature = loaded.signatures["serving_default"]
+        available = sorted(loaded.signatures.keys())
     except Exception as exc:
-        raise ModelError(f"cannot read the serving signature of SavedModel {path}: {_last_line(exc)}") from None
-    specs = signature.structured_input_signature[1]
-    return [tuple(None if d is None else int(d) for d in specs[name].shape.as_list())
-            for name in sorted(specs)]
+        raise ModelError(f"cannot read the signatures of SavedModel {path}: {_last_line(exc)}") from None
+    name = signature or "serving_default"
+    if name not in available:
+        raise ModelError(f"SavedModel {path} has no signature {name!r} (signatures: "
+                         f"{', '.join(available) or 'none'})",
+                         hint="pick one with --signature NAME")
+    specs = loaded.signatures[name].structured_input_signature[1]
+    return {key: tuple(None if d is None else int(d) for d in specs[key].shape.as_list())
+            for key in sorted(specs)}
 
 
 def _last_line(exc) -> str:
