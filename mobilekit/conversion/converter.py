@@ -371,8 +371,12 @@ def _run_converter(converter, samples, *, progress=None):
                 failure = exc
     error_class = CalibrationError if samples is not None and "calibrat" in str(failure).lower() \
         else ConversionError
-    raise error_class(f"TFLite conversion failed: {useful_error(failure, native_log.text())}",
-                      hint="rerun with --debug for the converter's full log")
+    reason = useful_error(failure, native_log.text())
+    hint = "rerun with --debug for the converter's full log"
+    if "16x8-bit not yet supported" in reason:
+        hint = ("--int16x8-fallback leaves such ops in float32 (the model is then no longer "
+                "integer-only); or use --quantize int8")
+    raise error_class(f"TFLite conversion failed: {reason}", hint=hint)
 
 
 _NOISE = re.compile(r"^(loc\(|<unknown>|\s*note:|\s*$)")
