@@ -109,8 +109,30 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
         click.echo(f"{summary.model_path} on {', '.join(summary.targets)}; inputs: {summary.inputs}")
         click.echo(format_table(summary))
         click.echo(f"summary: {summary.summary_path}")
+    for note in _slower_than_float(summary):
+        click.echo(f"note: {note}", err=True)
     if summary.failed_runs:
         first = summary.failed_runs[0]
         raise BenchError(f"{len(summary.failed_runs)} of {len(summary.runs)} runs failed; first: "
                          f"{first.target} {first.delegate} x{first.threads}: {first.error}")
 
+
+
+def _slower_than_float(summary) -> list[str]:
+    """When the model's card names a source model and the output folder also holds results of
+    the float32 model made from it (benchmarked there before or now), say whether this quantized
+    model is slower on the same configuration. Nothing else is guessed: no card, no note."""
+    from pathlib import Path
+
+    from ..errors import MobilekitError
+    from ..reporting.runs import collect_runs, slower_than_float_runs
+
+    if not summary.runs or not Path(summary.summary_path).is_file():
+        return []
+    try:
+        runs = collect_runs([Path(summary.summary_path).parent / "runs"])
+    except MobilekitError:  # another file in the folder is unreadable: bench's own result stands
+        return []
+    mine = {run.result.model.sha256 for run in runs
+            if run.model_path and Path(run.model_path).resolve() == Path(summary.model_path).resolve()}
+    return [line for sha in mine for line in slower_than_float_runs(runs, model_sha256=sha)]

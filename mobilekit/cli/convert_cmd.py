@@ -63,6 +63,10 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
     gzip), input/output tensors with quantization, op histogram, weight sparsity, calibration
     sample count, conversion time and tool versions.
 
+    A model with several inputs calibrates on an .npz with one array per input, each named
+    after its input (the Keras Input name, or the SavedModel signature key); a SavedModel with
+    several signatures and no serving_default needs --signature NAME.
+
     \b
     Example:
       mobilekit convert sample_models/digits_cnn.keras -o out/digits_fp32.tflite
@@ -76,13 +80,8 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
       mobilekit convert sample_models/outliers_mlp.keras -o out/outliers_mixed.tflite \\
           --quantize int8 --calibration sample_models/digits_calibration.npz \\
           --keep-float auto --max-accuracy-drop 1 --data sample_models/digits_val.npz
-      mobilekit convert detector_savedmodel/ -o det_int8.tflite --signature detect \\
-          --quantize int8 --calibration calib.npz
-      mobilekit convert prelu_net.keras -o prelu_int16x8.tflite --quantize int16x8 \\
+      mobilekit convert model.keras -o out/digits_int16x8.tflite --quantize int16x8 \\
           --calibration calib.npz --int16x8-fallback
-
-    A model with several inputs calibrates on an .npz with one array per input, each named
-    after its input (the Keras Input name, or the SavedModel signature key).
     """
     from ..errors import BudgetExceeded
 

@@ -31,15 +31,16 @@ from ._common import echo_json, run_command
 def evaluate_command(model, data, reference, head, limit, normalize, batch_size, threads, as_json):
     """Measure a .tflite model's top-1 (and top-5) accuracy on this computer.
 
-    Quantized inputs and outputs are handled with the model's own scale and zero point.
+    Quantized inputs and outputs are handled with the model's own scale and zero point. A model
+    with several outputs is scored on each against --reference (paired by output name); --head
+    names the one top-1 is computed on. A model with several inputs reads an .npz with one array
+    per input, named after it, and y.
 
     \b
     Example:
       mobilekit evaluate out/digits_int8.tflite --data sample_models/digits_eval.npz
       mobilekit evaluate out/digits_int8.tflite --data sample_models/digits_eval.npz \\
           --reference sample_models/digits_cnn.keras --json
-      mobilekit evaluate out/detector.tflite --data eval.npz --reference detector.keras \\
-          --head class_scores
     """
     from ..analysis.evaluation import evaluate, format_evaluate
 
