@@ -41,8 +41,9 @@ from ._common import echo_json, run_command
               help="Seconds between telemetry samples while timing (thermal, CPU clocks, memory); "
                    "0 turns sampling off.  [default: 1]")
 @click.option("--data", metavar="DATA",
-              help="Real inputs: .npz (x[, y]), .npy, an image folder or module:function. "
-                   "Default: seeded random inputs.")
+              help="Real inputs: .npz (x[, y]), .npy, an image folder or module:function; a "
+                   "model with several inputs: an .npz with one array per input, named after it "
+                   "(and y). Default: seeded random inputs.")
 @click.option("--labels", metavar="FILE", help="Labels (.npy, or .npz with y) for accuracy, if DATA has none.")
 @click.option("--reference", metavar="MODEL",
               help="A Keras model or .tflite to compare outputs with (fidelity); needs --data.")
@@ -76,6 +77,8 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
     One run per (target, delegate, threads) configuration; every sample is kept in
     OUT/runs/TARGET/RUN_KEY/result.json and statistics (median with a 95% bootstrap interval,
     p90, p99, mean, std) go to OUT/summary.json and the screen. A rerun skips finished runs.
+    A quantized model slower than its float32 twin (same source model, per the model cards)
+    benchmarked in the same OUT folder gets a note.
 
     \b
     Example:
