@@ -207,17 +207,8 @@ def output_names(interpreter) -> list[str]:
     """Each output's name in output order: the signature's key (the Keras output name) when the
     model has one signature, else the tensor name."""
     details = interpreter.get_output_details()
-    names = {detail["index"]: detail["name"] for detail in details}
-    try:
-        signatures = interpreter.get_signature_list()
-        if len(signatures) == 1:
-            runner = interpreter.get_signature_runner(next(iter(signatures)))
-            for key, detail in runner.get_output_details().items():
-                if detail["index"] in names:
-                    names[detail["index"]] = key
-    except (ValueError, RuntimeError, KeyError):  # no usable signature: tensor names stay
-        pass
-    return [names[detail["index"]] for detail in details]
+    return _signature_names(interpreter, "outputs", details,
+                            {detail["index"]: detail["name"] for detail in details})
 
 
 def input_names(interpreter) -> list[str]:
@@ -229,14 +220,20 @@ def input_names(interpreter) -> list[str]:
         name = detail["name"]
         name = name[len("serving_default_"):] if name.startswith("serving_default_") else name
         names[detail["index"]] = name.split(":")[0]
+    return _signature_names(interpreter, "inputs", details, names)
+
+
+def _signature_names(interpreter, side: str, details, names: dict) -> list[str]:
+    """``names`` (by tensor index) with the single signature's keys put over them."""
     try:
         signatures = interpreter.get_signature_list()
         if len(signatures) == 1:
             runner = interpreter.get_signature_runner(next(iter(signatures)))
-            for key, detail in runner.get_input_details().items():
+            keyed = runner.get_output_details() if side == "outputs" else runner.get_input_details()
+            for key, detail in keyed.items():
                 if detail["index"] in names:
                     names[detail["index"]] = key
-    except (ValueError, RuntimeError, KeyError):
+    except (ValueError, RuntimeError, KeyError):  # no usable signature: tensor names stay
         pass
     return [names[detail["index"]] for detail in details]
 
