@@ -387,8 +387,6 @@ def _slug(name: str) -> str:
 
 
 # Quantized variants slower than float32 by more than this fraction are pointed out.
-SLOWER_MARGIN = 0.05
-_QUANTIZED = ("int8", "dynamic", "int16x8", "fp16")
 
 
 def slower_than_float(variants) -> list[str]:
@@ -396,6 +394,7 @@ def slower_than_float(variants) -> list[str]:
     that only converts, without quantization or optimization) on the same configuration:
     integer kernels are not faster on every CPU (MTCNN's int8 nets run about 4x slower on x86)."""
     from .optimization.recipe import STEP_KEYS
+    from .reporting.runs import QUANTIZED_MODES, SLOWER_MARGIN, slower_line
 
     def plain_float(variant):
         return (variant.options.get("quantize", "none") == "none"
@@ -408,15 +407,12 @@ def slower_than_float(variants) -> list[str]:
     lines = []
     for variant in variants:
         mode = variant.options.get("quantize", "none")
-        if variant.status != "ok" or mode not in _QUANTIZED:
+        if variant.status != "ok" or mode not in QUANTIZED_MODES:
             continue
         for label, p50 in variant.latency_ms_p50_by_config.items():
             reference = baseline.latency_ms_p50_by_config.get(label)
             if p50 is not None and reference and p50 > reference * (1 + SLOWER_MARGIN):
-                lines.append(f"{variant.name} ({mode}) is {p50 / reference:.1f}x slower than the "
-                             f"float32 {baseline.name} on {label} ({format_ms(p50)} vs "
-                             f"{format_ms(reference)} ms median): this CPU runs its ops faster in "
-                             "float; measure on the phone before shipping it for speed")
+                lines.append(slower_line(variant.name, mode, p50, baseline.name, reference, label))
                 break
     return lines
 

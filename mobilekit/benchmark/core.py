@@ -294,39 +294,67 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
         return _Prepared(inputs=protocol.InputsSpec(kind="random", seed=int(seed)),
                          description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
                          labels=None, reference_outputs=None)
-    if len(input_details) != 1:
-        raise DataError(f"{model_path.name} has {len(input_details)} inputs; --data feeds models "
-                        "with one input", hint="benchmark without --data (random inputs)")
-    detail = input_details[0]
-    shape = tuple(-1 if s == -1 else int(d) for d, s in
-                  zip(detail["shape"], detail.get("shape_signature", detail["shape"])))
-    x, y = _load_data(data, shape, load_timeout_s)
     from ..models.tensors import check_samples_fit, to_input_dtype
 
-    check_samples_fit(x, detail, what=f"data {data}")
-    batch = max(1, int(detail["shape"][0]))
-    if len(x) % batch:
-        raise DataError(f"data {data} has {len(x)} samples, not a multiple of the model's batch "
-                        f"size {batch}", hint=f"give a multiple of {batch} samples")
-    fed = np.ascontiguousarray(to_input_dtype(x, detail, name=detail.get("name", "input")))
-    identity = hashlib.sha256(fed.tobytes() + str(fed.dtype).encode() + str(fed.shape).encode()).hexdigest()
-    input_path = out / "inputs" / identity[:16] / "input_0.npy"
-    if not input_path.exists():
-        save_npy_atomic(input_path, fed)
+    if len(input_details) == 1:
+        detail = input_details[0]
+        x, y = _load_data(data, _data_shape(detail), load_timeout_s)
+        arrays = [x]
+    else:  # one .npz array per input, named after it (and y)
+        x, y = _load_named_data(model_path, input_details, data)
+        arrays = list(x.values())
+    count = len(arrays[0])
+    files, digest = [], hashlib.sha256()
+    fed_arrays = []
+    for detail, values in zip(input_details, arrays):
+        check_samples_fit(values, detail, what=f"data {data}")
+        batch = max(1, int(detail["shape"][0]))
+        if count % batch:
+            raise DataError(f"data {data} has {count} samples, not a multiple of the model's batch "
+                            f"size {batch}", hint=f"give a multiple of {batch} samples")
+        fed = np.ascontiguousarray(to_input_dtype(values, detail, name=detail.get("name", "input")))
+        digest.update(fed.tobytes() + str(fed.dtype).encode() + str(fed.shape).encode())
+        fed_arrays.append(fed)
+    identity = digest.hexdigest()
+    for index, fed in enumerate(fed_arrays):  # one input_N.npy per input, in input order
+        input_path = out / "inputs" / identity[:16] / f"input_{index}.npy"
+        if not input_path.exists():
+            save_npy_atomic(input_path, fed)
+        files.append(str(input_path))
     if labels is not None:
         y = _load_labels(labels)
     if y is not None:
         # Checked here, before any timing, against the classes the model scores.
         classes = int(np.prod(output_details[0]["shape"][1:]))
-        y = class_labels(y, count=len(x), classes=classes,
+        y = class_labels(y, count=count, classes=classes,
                          where=f"labels {labels}" if labels is not None and not isinstance(labels, np.ndarray)
                          else "labels")
     reference_outputs = None
     if reference is not None:
         reference_outputs = _reference_outputs(reference, x)
-    return _Prepared(inputs=protocol.InputsSpec(kind="npy", seed=None, files=[str(input_path)]),
-                     description=f"{data} ({len(x)} samples)", identity=f"npy:{identity}",
-                     samples=len(x), labels=y, reference_outputs=reference_outputs)
+    return _Prepared(inputs=protocol.InputsSpec(kind="npy", seed=None, files=files),
+                     description=f"{data} ({count} samples)", identity=f"npy:{identity}",
+                     samples=count, labels=y, reference_outputs=reference_outputs)
+
+
+def _data_shape(detail) -> tuple:
+    return tuple(-1 if s == -1 else int(d) for d, s in
+                 zip(detail["shape"], detail.get("shape_signature", detail["shape"])))
+
+
+def _load_named_data(model_path, input_details, data):
+    """({input name: samples}, y or None) for a model with several inputs."""
+    from ..data.loaders import load_named_inputs
+    from ..models.tflite import input_names, open_interpreter, read_tflite
+
+    names = input_names(open_interpreter(read_tflite(model_path), where=str(model_path)))
+    inputs = {name: _data_shape(detail) for name, detail in zip(names, input_details)}
+    try:
+        return load_named_inputs(data, inputs, labelled=True)
+    except DataError as exc:
+        if "labels missing" not in exc.message:
+            raise
+    return load_named_inputs(data, inputs)
 
 
 def _load_data(data, shape, timeout_s=None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -374,13 +402,18 @@ def _reference_outputs(reference, x) -> np.ndarray:
 
         # The same batching as evaluate, so a .tflite reference scores the same in both.
         interpreter = open_interpreter(read_tflite(path), where=f"reference {path}")
-        outputs, _batch = run_over_samples(interpreter, x, progress=False)
+        fed = list(x.values()) if isinstance(x, dict) else x  # several inputs: in input order
+        outputs, _batch = run_over_samples(interpreter, fed, progress=False)
         return outputs
     # A Keras model or SavedModel: the only place bench touches TensorFlow, and it happens
     # before any timing starts so TensorFlow's threads never share the CPU with a measured run.
     from ..analysis.evaluation import reference_predict
 
-    outputs, _ = reference_predict(path, x.astype(np.float32))
+    if isinstance(x, dict):
+        x = {name: values.astype(np.float32) for name, values in x.items()}
+    else:
+        x = x.astype(np.float32)
+    outputs, _ = reference_predict(path, x)
     return outputs
 
 

@@ -41,8 +41,9 @@ from ._common import echo_json, run_command
               help="Seconds between telemetry samples while timing (thermal, CPU clocks, memory); "
                    "0 turns sampling off.  [default: 1]")
 @click.option("--data", metavar="DATA",
-              help="Real inputs: .npz (x[, y]), .npy, an image folder or module:function. "
-                   "Default: seeded random inputs.")
+              help="Real inputs: .npz (x[, y]), .npy, an image folder or module:function; a "
+                   "model with several inputs: an .npz with one array per input, named after it "
+                   "(and y). Default: seeded random inputs.")
 @click.option("--labels", metavar="FILE", help="Labels (.npy, or .npz with y) for accuracy, if DATA has none.")
 @click.option("--reference", metavar="MODEL",
               help="A Keras model or .tflite to compare outputs with (fidelity); needs --data.")
@@ -76,6 +77,8 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
     One run per (target, delegate, threads) configuration; every sample is kept in
     OUT/runs/TARGET/RUN_KEY/result.json and statistics (median with a 95% bootstrap interval,
     p90, p99, mean, std) go to OUT/summary.json and the screen. A rerun skips finished runs.
+    A quantized model slower than its float32 twin (same source model, per the model cards)
+    benchmarked in the same OUT folder gets a note.
 
     \b
     Example:
@@ -109,8 +112,30 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
         click.echo(f"{summary.model_path} on {', '.join(summary.targets)}; inputs: {summary.inputs}")
         click.echo(format_table(summary))
         click.echo(f"summary: {summary.summary_path}")
+    for note in _slower_than_float(summary):
+        click.echo(f"note: {note}", err=True)
     if summary.failed_runs:
         first = summary.failed_runs[0]
         raise BenchError(f"{len(summary.failed_runs)} of {len(summary.runs)} runs failed; first: "
                          f"{first.target} {first.delegate} x{first.threads}: {first.error}")
 
+
+
+def _slower_than_float(summary) -> list[str]:
+    """When the model's card names a source model and the output folder also holds results of
+    the float32 model made from it (benchmarked there before or now), say whether this quantized
+    model is slower on the same configuration. Nothing else is guessed: no card, no note."""
+    from pathlib import Path
+
+    from ..errors import MobilekitError
+    from ..reporting.runs import collect_runs, slower_than_float_runs
+
+    if not summary.runs or not Path(summary.summary_path).is_file():
+        return []
+    try:
+        runs = collect_runs([Path(summary.summary_path).parent / "runs"])
+    except MobilekitError:  # another file in the folder is unreadable: bench's own result stands
+        return []
+    mine = {run.result.model.sha256 for run in runs
+            if run.model_path and Path(run.model_path).resolve() == Path(summary.model_path).resolve()}
+    return [line for sha in mine for line in slower_than_float_runs(runs, model_sha256=sha)]

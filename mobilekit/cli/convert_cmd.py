@@ -43,16 +43,29 @@ from ._optimize_options import format_optimization, optimize_options
               metavar="FRACTION",
               help="--keep-float auto stops before the model passes this fraction of its float32 "
                    "size [default: 1.0, never larger than float32].")
+@click.option("--signature", metavar="NAME", default=None,
+              help="SavedModel folders: the signature to convert [default: serving_default]; "
+                   "needed when the model has several and none is serving_default.")
+@click.option("--int16x8-fallback", "int16x8_fallback", is_flag=True,
+              help="int16x8 only: let ops with no int16x8 kernel (e.g. PReLU) stay float32 "
+                   "(TFLITE_BUILTINS fallback). Trade-off: the model converts, but those ops run "
+                   "in float between QUANTIZE/DEQUANTIZE pairs (bigger, slower) and it is no "
+                   "longer integer-only, so integer-only NPUs reject it. The card says so.")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 @optimize_options
 @run_command
 def convert_command(model, output, quantize, calibration, calibration_samples, io_type, normalize,
-                    keep_float, max_accuracy_drop, data, keep_float_size_cap, as_json, optimize):
+                    keep_float, max_accuracy_drop, data, keep_float_size_cap, signature,
+                    int16x8_fallback, as_json, optimize):
     """Convert a Keras model (.keras from Keras 2 or 3, .h5, or a SavedModel folder) to .tflite.
 
     Writes OUT.tflite and the model card OUT.json: source model and sha256, mode, sizes (raw and
     gzip), input/output tensors with quantization, op histogram, weight sparsity, calibration
     sample count, conversion time and tool versions.
+
+    A model with several inputs calibrates on an .npz with one array per input, each named
+    after its input (the Keras Input name, or the SavedModel signature key); a SavedModel with
+    several signatures and no serving_default needs --signature NAME.
 
     \b
     Example:
@@ -67,11 +80,20 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
       mobilekit convert sample_models/outliers_mlp.keras -o out/outliers_mixed.tflite \\
           --quantize int8 --calibration sample_models/digits_calibration.npz \\
           --keep-float auto --max-accuracy-drop 1 --data sample_models/digits_val.npz
+      mobilekit convert model.keras -o out/digits_int16x8.tflite --quantize int16x8 \\
+          --calibration calib.npz --int16x8-fallback
     """
     from ..errors import BudgetExceeded
 
     selective = dict(keep_float=keep_float, max_accuracy_drop=max_accuracy_drop, data=data,
-                     keep_float_size_cap=keep_float_size_cap)
+                     keep_float_size_cap=keep_float_size_cap, int16x8_fallback=int16x8_fallback)
+    if signature is not None:
+        if optimize:
+            from ..errors import UsageError
+
+            raise UsageError("--signature applies to converting a SavedModel as it is, not to "
+                             "fine-tuning", hint="convert without the optimize options")
+        selective["signature"] = signature
     try:
         result = _convert(model, output, quantize, calibration, calibration_samples, io_type,
                           normalize, optimize, selective)
@@ -134,6 +156,10 @@ def format_convert(result) -> str:
         ("ops", ", ".join(f"{name} x{count}" for name, count in result.op_histogram.items())),
         ("weights", f"{sparsity['weights_total']:,} ({100 * sparsity['zero_fraction']:.1f}% zero)"),
     ]
+    if result.int16x8_fallback:
+        rows.append(("fallback", result.int16x8_fallback))
+    if result.signature:
+        rows.append(("signature", result.signature))
     if result.calibration_samples is not None:
         rows.append(("calibration", f"{result.calibration_samples} samples from {result.calibration_source}"))
     kept = result.accuracy_check

@@ -41,6 +41,8 @@ def report_command(results, output, title, diagnoses, as_json):
     failed = f" ({record.failed_runs} failed)" if record.failed_runs else ""
     click.echo(f"Wrote {record.output}: {record.runs} run(s){failed} of {len(record.models)} model(s), "
                f"{len(record.images)} plot(s){extra}")
+    for note in record.notes:
+        click.echo(f"note: {note}")
 
 
 @click.command("compare")

@@ -18,10 +18,16 @@ from .._fileset import output_set
 from .._guard import refuse_aliases
 from .._io import sha256_path, write_bytes_atomic, write_json_atomic
 from ..errors import CalibrationError, ConversionError, DataError, OptimizationError, UsageError
+from ..data.loaders import sample_count
 from ..models.keras import load_model
 from ..optimization.record import OptimizeRecord
 
 QUANTIZE_MODES = ("none", "fp16", "dynamic", "int8", "int16x8")
+INT16X8_FALLBACK_NOTE = (
+    "ops with no int16x8 kernel (e.g. PReLU) were left in float32 (TFLITE_BUILTINS fallback): the "
+    "model converts, but those ops run in float with QUANTIZE/DEQUANTIZE around them, costing "
+    "size and speed, and the model is no longer integer-only (NPUs and integer-only "
+    "accelerators reject it)")
 IO_TYPES = ("float32", "int8", "uint8")
 DEFAULT_CALIBRATION_SAMPLES = 200
 MODEL_CARD_SCHEMA = "mobilekit.model_card/1"
@@ -65,6 +71,9 @@ class ConvertResult:
     # --keep-float and --max-accuracy-drop: layers kept float (int8), size cost, top-1 before and
     # after on the labelled data, whether the budget was met
     accuracy_check: dict | None = None
+    signature: str | None = None   # SavedModel signature converted (None: serving_default)
+    # int16x8 with --int16x8-fallback: ops without an int16x8 kernel stay float32
+    int16x8_fallback: str | None = None
 
 
 def convert(model, output, *, quantize: str = "none", calibration=None,
@@ -72,7 +81,8 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
             normalize: str | None = None, optimization=None,
             progress: bool | None = None, keep_float=None, max_accuracy_drop: float | None = None,
             data=None, keep_float_size_cap: float | None = None,
-            accuracy_reference=None, also_reads=()) -> ConvertResult:
+            accuracy_reference=None, also_reads=(), signature: str | None = None,
+            int16x8_fallback: bool = False) -> ConvertResult:
     """Convert ``model`` (a .keras/.h5 path, a SavedModel folder, or an in-memory Keras model) to
     ``output`` (.tflite) and write the model card ``output`` with suffix ``.json``.
 
@@ -90,6 +100,9 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     ``also_reads``: (what, path) pairs of other files the caller read for this model (train data,
     a recipe), which the outputs must not overwrite either.
 
+    ``signature``: the SavedModel signature to convert (default serving_default). A model with
+    several inputs calibrates on an ``.npz`` with one array per input, named after the input.
+
     ``keep_float`` (int8 only): Keras layer names to leave in float, or ``"auto"`` to keep the
     worst layers float until top-1 on labelled ``data`` is within ``max_accuracy_drop`` points
     of the Keras model (or of ``accuracy_reference``, the model before optimization), stopping
@@ -101,6 +114,8 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     output = Path(output).expanduser()
     _check_arguments(quantize, io_type, calibration, calibration_samples, output)
     refuse_overwriting_inputs(output, model=model, calibration=calibration, also_reads=[*also_reads, ("data", data)])
+    if int16x8_fallback and quantize != "int16x8":
+        raise UsageError(f"--int16x8-fallback applies to --quantize int16x8, not {quantize}")
     if keep_float is not None and quantize != "int8":
         raise UsageError(f"--keep-float needs --quantize int8, not {quantize}")
     selective = keep_float is not None or (max_accuracy_drop is not None and quantize == "int8")
@@ -117,12 +132,15 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
 
     loaded, converter, samples = prepared_converter(
         model, quantize=quantize, calibration=calibration, calibration_samples=calibration_samples,
-        normalize=normalize, io_type=io_type,
-        sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
+        normalize=normalize, io_type=io_type, signature=signature,
+        int16x8_fallback=int16x8_fallback, sparse_weights=isinstance(optimization, OptimizeRecord) and optimization.pruned_for_latency)
 
     from .._compat import tool_versions
     conversion_started = time.perf_counter()
     keep_record = None
+    if selective and isinstance(samples, dict):
+        raise UsageError("--keep-float and --max-accuracy-drop support single-input models; this "
+                         f"model has {len(samples)} inputs")
     if selective:
         from .selective import DEFAULT_SIZE_CAP, keep_float_convert
 
@@ -161,13 +179,14 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
         inputs=described["inputs"], outputs=described["outputs"],
         op_histogram=described["op_histogram"], weight_sparsity=described["weight_sparsity"],
         calibration_source=_describe_source(calibration) if needs_calibration else None,
-        calibration_samples=int(len(samples)) if samples is not None else None,
+        calibration_samples=sample_count(samples) if samples is not None else None,
         normalize=normalize if needs_calibration else None,
         conversion_time_s=round(conversion_time_s, 4),
         total_time_s=round(time.perf_counter() - started, 4), tool_versions=versions,
         optimization=optimization, warnings=[m for m in messages if m],
         created_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        accuracy_check=keep_record)
+        accuracy_check=keep_record, signature=signature,
+        int16x8_fallback=INT16X8_FALLBACK_NOTE if int16x8_fallback and quantize == "int16x8" else None)
     from ..records import to_dict
 
     # A set: never a model without its card (nor an old card beside a new model). The card is
@@ -192,17 +211,24 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
 def prepared_converter(model, *, quantize: str, calibration=None,
                        calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
                        normalize: str | None = None, io_type: str = "float32",
-                       sparse_weights: bool = False):
+                       sparse_weights: bool = False, signature: str | None = None,
+                       int16x8_fallback: bool = False):
     """(LoadedModel, TFLiteConverter configured for ``quantize``, calibration samples or None):
     what convert, diagnose and the selective int8 path start from."""
     from .._compat import tf
 
     loaded = load_model(model)
+    if signature is not None:
+        if loaded.kind != "saved_model":
+            raise UsageError(f"--signature {signature} applies to SavedModel folders; "
+                             f"{loaded.source} is a Keras model")
+        loaded.signature = signature
     samples = None
     if quantize in ("int8", "int16x8"):
         samples = _calibration_samples(loaded, calibration, calibration_samples, normalize)
     converter = _make_converter(tf(), loaded)
-    _configure(tf(), converter, quantize, io_type, sparse_weights=sparse_weights)
+    _configure(tf(), converter, quantize, io_type, sparse_weights=sparse_weights,
+               int16x8_fallback=int16x8_fallback)
     return loaded, converter, samples
 
 
@@ -265,10 +291,12 @@ def _calibration_samples(loaded, calibration, limit, normalize):
     from ..data import load_samples
 
     shapes = loaded.input_shapes()
-    if len(shapes) != 1:
-        raise CalibrationError(f"the model has {len(shapes)} inputs; calibration supports "
-                               "single-input models")
     try:
+        if len(shapes) != 1:
+            from ..data.loaders import load_named_inputs
+
+            return load_named_inputs(calibration, dict(zip(loaded.input_names(), shapes)),
+                                     limit=limit, what="calibration data")[0]
         return load_samples(calibration, input_shape=shapes[0], limit=limit, normalize=normalize,
                             what="calibration data")
     except DataError as exc:
@@ -279,14 +307,17 @@ def _make_converter(tf, loaded):
     lite = tf.lite
     try:
         if loaded.kind == "saved_model":
-            return lite.TFLiteConverter.from_saved_model(str(loaded.path))
+            if loaded.signature is None:
+                loaded.input_shapes()  # names the signatures when there is no serving_default
+            keys = None if loaded.signature is None else [loaded.signature]
+            return lite.TFLiteConverter.from_saved_model(str(loaded.path), signature_keys=keys)
         with _quiet_stdout():  # Keras 3 export prints its SavedModel signature to stdout
             return lite.TFLiteConverter.from_keras_model(loaded.model)
     except Exception as exc:
         raise ConversionError(f"cannot prepare {loaded.source} for conversion: {useful_error(exc)}") from None
 
 
-def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):
+def _configure(tf, converter, quantize, io_type, *, sparse_weights=False, int16x8_fallback=False):
     lite = tf.lite
     # XNNPACK's sparse inference reads only kernels stored sparse (with DENSIFY); a model pruned
     # for latency but stored dense would run exactly as fast as its dense twin.
@@ -304,8 +335,11 @@ def _configure(tf, converter, quantize, io_type, *, sparse_weights=False):
             converter.inference_input_type = dtype
             converter.inference_output_type = dtype
     elif quantize == "int16x8":
+        # The fallback lets ops with no int16x8 kernel (PReLU, ...) stay float32, with
+        # QUANTIZE/DEQUANTIZE around them: the model converts, but those ops run in float.
+        fallback = [lite.OpsSet.TFLITE_BUILTINS] if int16x8_fallback else []
         converter.target_spec.supported_ops = [
-            lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, *fallback]
 
 
 def _run_converter(converter, samples, *, progress=None):
@@ -317,12 +351,16 @@ def _run_converter(converter, samples, *, progress=None):
         warnings.simplefilter("ignore")
         bar_context = contextlib.nullcontext(None)
         if samples is not None:
-            bar_context = progress_bar(length=len(samples), label="calibrating", enabled=progress)
+            bar_context = progress_bar(length=sample_count(samples), label="calibrating",
+                                       enabled=progress)
         with bar_context as bar:
             if samples is not None:
                 def representative_dataset():
-                    for index in range(len(samples)):
-                        yield [samples[index:index + 1]]
+                    for index in range(sample_count(samples)):
+                        if isinstance(samples, dict):  # several inputs: keyed by input name
+                            yield {name: values[index:index + 1] for name, values in samples.items()}
+                        else:
+                            yield [samples[index:index + 1]]
                         if bar is not None:
                             bar.update(1)
 
@@ -333,8 +371,12 @@ def _run_converter(converter, samples, *, progress=None):
                 failure = exc
     error_class = CalibrationError if samples is not None and "calibrat" in str(failure).lower() \
         else ConversionError
-    raise error_class(f"TFLite conversion failed: {useful_error(failure, native_log.text())}",
-                      hint="rerun with --debug for the converter's full log")
+    reason = useful_error(failure, native_log.text())
+    hint = "rerun with --debug for the converter's full log"
+    if "16x8-bit not yet supported" in reason:
+        hint = ("--int16x8-fallback leaves such ops in float32 (the model is then no longer "
+                "integer-only); or use --quantize int8")
+    raise error_class(f"TFLite conversion failed: {reason}", hint=hint)
 
 
 _NOISE = re.compile(r"^(loc\(|<unknown>|\s*note:|\s*$)")

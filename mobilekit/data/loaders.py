@@ -106,6 +106,53 @@ def load_labelled(path, *, input_shape=None, normalize=None, limit=None, classes
     return x, y
 
 
+def load_named_inputs(spec, inputs: dict, *, limit=None, labelled=False, what="data"):
+    """Samples for a model with several inputs: ({input name: float32 array}, y or None).
+
+    ``inputs`` maps each input's name to its shape (batch dimension included). ``spec`` is an
+    ``.npz`` with one array per input, named after it (plus ``y`` when ``labelled``), or, from
+    Python, a dict of arrays.
+    """
+    if isinstance(spec, dict):
+        arrays, where = dict(spec), "the arrays given"
+    else:
+        kind, path = _source_kind(spec)
+        if kind != "npz":
+            raise DataError(f"{what} {spec}: a model with {len(inputs)} inputs "
+                            f"({', '.join(inputs)}) reads an .npz with one array per input",
+                            hint=f"np.savez(path, {', '.join(f'{name}=...' for name in inputs)}"
+                                 f"{', y=...' if labelled else ''})")
+        with _open_npz(path) as archive:
+            arrays = {key: _read_array(archive, key, path) for key in archive.files}
+        where = str(spec)
+    missing = [name for name in inputs if name not in arrays]
+    if missing:
+        raise DataError(f"{what} {where} has no array for input(s) {', '.join(missing)} "
+                        f"(arrays: {', '.join(arrays) or 'none'})",
+                        hint=f"name one array after each model input: {', '.join(inputs)}")
+    samples = {}
+    for name, shape in inputs.items():
+        values = arrays[name] if limit is None else arrays[name][:int(limit)]
+        samples[name] = check_samples(values, shape, what=f"{what} {where} [{name}]")
+    counts = {len(values) for values in samples.values()}
+    if len(counts) != 1:
+        raise DataError(f"{what} {where}: the inputs have different sample counts "
+                        f"({', '.join(f'{name} {len(v)}' for name, v in samples.items())})")
+    y = None
+    if labelled:
+        if "y" not in arrays:
+            raise DataError(f"labels missing: {where} has no 'y' array", hint="save the labels as y")
+        y = arrays["y"] if limit is None else arrays["y"][:int(limit)]
+    return samples, y
+
+
+def sample_count(samples) -> int:
+    """Rows in an array of samples, or in the arrays of a {input name: array} dict."""
+    if isinstance(samples, dict):
+        return len(next(iter(samples.values())))
+    return len(samples)
+
+
 def check_samples(samples, input_shape, *, what="data") -> np.ndarray:
     """Validate samples against a model input shape; return them as float32.
 

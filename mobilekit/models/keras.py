@@ -22,6 +22,7 @@ class LoadedModel:
     source: str            # path or a description of an in-memory model
     path: Path | None
     model: object = None   # the Keras model (None for a SavedModel directory)
+    signature: str | None = None  # SavedModel: the signature converted (None: serving_default)
 
     def for_training(self, *, what: str = "model"):
         """``(tf_keras model, notes)`` for TF-MOT: a Keras 3 model is rebuilt in tf_keras (the notes
@@ -42,10 +43,16 @@ class LoadedModel:
                              hint="fine-tuning needs a SavedModel written by tf_keras, or a "
                                   ".keras/.h5 file") from None
 
+    def input_names(self) -> list[str]:
+        """Input names in input order: the Keras input layers, or the signature's keys (sorted)."""
+        if self.kind == "saved_model":
+            return list(_saved_model_inputs(self.path, self.signature))
+        return [str(tensor.name).split(":")[0] for tensor in self.model.inputs]
+
     def input_shapes(self) -> list[tuple]:
         """Input shapes including the batch dimension (None where free)."""
         if self.kind == "saved_model":
-            return _saved_model_input_shapes(self.path)
+            return list(_saved_model_inputs(self.path, self.signature).values())
         return [tuple(None if d is None else int(d) for d in tuple(tensor.shape))
                 for tensor in self.model.inputs]
 
@@ -91,6 +98,65 @@ def _keras_file_kind(path: Path) -> str:
         raise ModelError(f"{path} is not a readable Keras model: {exc}") from None
     version = str(metadata.get("keras_version", ""))
     return "keras3" if version.startswith("3") else "tf_keras"
+
+
+_MODEL_CLASSES = {"Functional", "Sequential", "Model"}
+
+
+def custom_layer_names(path: Path, module=None) -> list[str]:
+    """Class names of the layers in a .keras/.h5 model config that are not Keras built-ins
+    (sorted; [] when there are none or the config cannot be read)."""
+    config = _saved_config(path)
+    found: set[str] = set()
+
+    def walk(entry):
+        if not isinstance(entry, dict):
+            return
+        name = entry.get("class_name")
+        inner = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        if isinstance(name, str) and _is_custom(entry, name, module):
+            found.add(name)
+        for layer in inner.get("layers", []) if isinstance(inner.get("layers"), list) else []:
+            walk(layer)
+        if isinstance(inner.get("layer"), dict):  # wrappers: TimeDistributed, Bidirectional
+            walk(inner["layer"])
+
+    walk(config)
+    return sorted(found)
+
+
+def _is_custom(entry: dict, name: str, module) -> bool:
+    registered = entry.get("registered_name")
+    if isinstance(registered, str) and ">" in registered:  # "Custom>MyLayer": registered by a user
+        return True
+    origin = entry.get("module")
+    if isinstance(origin, str):
+        return not origin.split(".")[0] in ("keras", "tf_keras")
+    if name in _MODEL_CLASSES:
+        return False
+    if module is None:  # the Keras of the file is not known: a built-in of either is built-in
+        from .._compat import keras, keras3
+
+        modules = [m for m in (keras(), keras3()) if m is not None]
+    else:
+        modules = [module]
+    return not any(hasattr(getattr(m, "layers", None), name) for m in modules)
+
+
+def _saved_config(path: Path):
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("config.json"))
+        import h5py
+
+        with h5py.File(path, "r") as archive:
+            raw = archive.attrs.get("model_config")
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        return json.loads(raw) if isinstance(raw, str) else None
+    except (ImportError, OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def _h5_file_kind(path: Path) -> str:
@@ -141,8 +207,12 @@ def load_model(model, *, what: str = "model") -> LoadedModel:
         fallback = _try_keras3(path) if kind == "tf_keras" and path.suffix.lower() == ".keras" else None
         if fallback is not None:
             return LoadedModel(kind="keras3", source=str(path), path=path, model=fallback)
+        custom = custom_layer_names(path, module)
+        hint = (f"custom layers ({', '.join(custom)}) must be importable: register them with "
+                "keras.saving.register_keras_serializable, or re-save with model.save()"
+                if custom else "re-save the model with model.save() in the Keras that trained it")
         raise ModelError(f"cannot load {what} {path} as a Keras model: {_last_line(exc)}",
-                         hint="custom layers must be importable; re-save with model.save()") from None
+                         hint=hint) from None
     return LoadedModel(kind=kind, source=str(path), path=path, model=loaded)
 
 
@@ -178,17 +248,23 @@ def _try_keras3(path):
         return None
 
 
-def _saved_model_input_shapes(path) -> list[tuple]:
+def _saved_model_inputs(path, signature=None) -> dict:
+    """{input name: shape} of a SavedModel signature (``signature`` or serving_default), sorted."""
     from .._compat import tf
 
     try:
         loaded = tf().saved_model.load(str(path))
-        signature = loaded.signatures["serving_default"]
+        available = sorted(loaded.signatures.keys())
     except Exception as exc:
-        raise ModelError(f"cannot read the serving signature of SavedModel {path}: {_last_line(exc)}") from None
-    specs = signature.structured_input_signature[1]
-    return [tuple(None if d is None else int(d) for d in specs[name].shape.as_list())
-            for name in sorted(specs)]
+        raise ModelError(f"cannot read the signatures of SavedModel {path}: {_last_line(exc)}") from None
+    name = signature or "serving_default"
+    if name not in available:
+        raise ModelError(f"SavedModel {path} has no signature {name!r} (signatures: "
+                         f"{', '.join(available) or 'none'})",
+                         hint="pick one with --signature NAME")
+    specs = loaded.signatures[name].structured_input_signature[1]
+    return {key: tuple(None if d is None else int(d) for d in specs[key].shape.as_list())
+            for key in sorted(specs)}
 
 
 def _last_line(exc) -> str:

