@@ -7,7 +7,7 @@ import time
 from ..errors import OptimizationArgumentError, OptimizationError
 from .record import StepRecord
 from .training import (FitSettings, accuracy, copy_model, fit, keras_kernel_stats,
-                       prepare, tfmot_internal)
+                       prepare, tfmot_internal, widen_for_schedule)
 from .pruning import verify_sparsity
 from .verification import cluster_findings
 
@@ -37,6 +37,8 @@ def cluster(model, train, *, val=None, clusters: int = 16, preserve_sparsity: bo
     from .stripping import strip_before
 
     model = strip_before(model, "clustering", ("prune",), notes)
+    # The centroids need as many steps as a pruning ramp to settle and recover: widen or refuse.
+    settings = widen_for_schedule(settings, len(train[0]), step="cluster", notes=notes)
 
     from .._compat import keras, tfmot
 

@@ -8,7 +8,7 @@ import time
 from ..errors import OptimizationArgumentError, OptimizationError
 from .record import StepRecord
 from .training import (FitSettings, accuracy, copy_model, fit, keras_kernel_stats,
-                       prepare, tfmot_internal)
+                       prepare, tfmot_internal, widen_for_schedule)
 from .verification import sparsity_findings
 
 SCHEDULES = ("polynomial", "constant")
@@ -54,6 +54,9 @@ def prune(model, train, *, val=None, sparsity: float | None = 0.5, schedule: str
     from .._compat import keras, tfmot
 
     k, sparsity_api = keras(), tfmot().sparsity.keras
+    if structure is None and schedule == "polynomial":
+        # A ramp needs steps to reach its target and leave recovery time: widen or refuse.
+        settings = widen_for_schedule(settings, len(train[0]), step="prune", notes=notes)
     steps_per_epoch = math.ceil(len(train[0]) / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
     pruning_schedule, end_step, schedule_used = _schedule(sparsity_api, float(sparsity), schedule,

@@ -4,6 +4,7 @@ the kernel measurements steps verify."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,41 @@ class FitSettings:
             raise OptimizationArgumentError(f"batch_size must be at least 1, got {self.batch_size}")
         if not float(self.learning_rate) > 0:
             raise OptimizationArgumentError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+# Fewer optimizer steps than this and a pruning ramp (or clustering's centroid training) cannot
+# reach its target and still leave the model time to recover: 21 steps give a ramp of 10 (it ends
+# at half the steps) and as many at the target.
+MIN_SCHEDULE_STEPS = 21
+# Widen a too-short run up to this many times the requested epochs (at least MIN_WIDENED_EPOCHS);
+# beyond that refuse, naming what to change.
+MAX_WIDEN_FACTOR = 4
+MIN_WIDENED_EPOCHS = 12
+
+
+def widen_for_schedule(settings: FitSettings, samples: int, *, step: str, notes: list,
+                       min_steps: int = MIN_SCHEDULE_STEPS, stream=None) -> FitSettings:
+    """``settings`` with enough epochs for ``min_steps`` optimizer steps (batches x epochs).
+
+    Too few steps and the schedule cannot reach its target and leave recovery time: the epochs are
+    widened (said in ``notes`` and on stderr) up to ``MAX_WIDEN_FACTOR`` times the requested ones,
+    else an OptimizationArgumentError names what to change."""
+    steps_per_epoch = max(1, math.ceil(int(samples) / settings.batch_size))
+    if steps_per_epoch * settings.epochs >= min_steps:
+        return settings
+    needed = math.ceil(min_steps / steps_per_epoch)
+    if needed > max(MAX_WIDEN_FACTOR * settings.epochs, MIN_WIDENED_EPOCHS):
+        raise OptimizationArgumentError(
+            f"{step}: {samples} training samples in batches of {settings.batch_size} give "
+            f"{steps_per_epoch * settings.epochs} steps over {settings.epochs} epochs, too few to "
+            f"reach the target (needs {min_steps}); pass --epochs {needed} or a smaller --batch-size, "
+            "or give more training data")
+    note = (f"{settings.epochs} epochs of {steps_per_epoch} batches are {steps_per_epoch * settings.epochs} "
+            f"steps, too few for the schedule to reach its target and recover (needs {min_steps}); "
+            f"widened to {needed} epochs")
+    notes.append(note)
+    print(f"[{step}] {note}", file=stream or sys.stderr, flush=True)
+    return dataclasses.replace(settings, epochs=needed)
 
 
 # ----------------------------------------------------------------------------------------- models
