@@ -70,7 +70,11 @@ class RunSummary:
     peak_rss_bytes: int | None = None
     pss_bytes: int | None = None
     accuracy: dict | None = None
-    fidelity: dict | None = None
+    fidelity: dict | None = None             # on the first output (the one accuracy is on)
+    # several outputs and a reference: fidelity of every head, [{name, reference, shape, ...}], and
+    # how heads met the reference's: "name", or "shape and order" when names differ
+    fidelity_heads: list | None = None
+    fidelity_pairing: str | None = None
     device: dict = field(default_factory=dict)
     thermal: dict = field(default_factory=dict)
     # phones: how the run was started, "instrumentation" or "activity" (in front, --foreground)
@@ -122,7 +126,8 @@ class _Prepared:
     identity: str
     samples: int
     labels: np.ndarray | None
-    reference_outputs: np.ndarray | None
+    reference_outputs: dict | None   # {reference output name: real-valued outputs}
+    output_names: list | None = None  # the model's outputs in output order, as evaluate names them
 
 
 def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
@@ -332,9 +337,13 @@ def _prepare_inputs(model_path, input_details, output_details, *, data, labels, 
     reference_outputs = None
     if reference is not None:
         reference_outputs = _reference_outputs(reference, x)
+    from ..models.tflite import open_interpreter, output_names, read_tflite
+
+    names = output_names(open_interpreter(read_tflite(model_path), where=str(model_path)))
     return _Prepared(inputs=protocol.InputsSpec(kind="npy", seed=None, files=files),
                      description=f"{data} ({count} samples)", identity=f"npy:{identity}",
-                     samples=count, labels=y, reference_outputs=reference_outputs)
+                     samples=count, labels=y, reference_outputs=reference_outputs,
+                     output_names=names)
 
 
 def _data_shape(detail) -> tuple:
@@ -392,28 +401,29 @@ def _load_labels(labels) -> np.ndarray:
     return y
 
 
-def _reference_outputs(reference, x) -> np.ndarray:
-    """The reference model's real-valued first output on the same samples, computed on the host."""
+def _reference_outputs(reference, x) -> dict:
+    """Every real-valued output of the reference model on the same samples, computed on the host:
+    {output name: outputs}, named as evaluate names them so heads pair the same way."""
     path = Path(reference).expanduser()
     if not path.exists():
         raise ModelError(f"reference model not found: {path}")
     if path.suffix.lower() == ".tflite":
-        from ..models.tflite import open_interpreter, read_tflite, run_over_samples
+        from ..models.tflite import open_interpreter, read_tflite, run_all_outputs
 
         # The same batching as evaluate, so a .tflite reference scores the same in both.
         interpreter = open_interpreter(read_tflite(path), where=f"reference {path}")
         fed = list(x.values()) if isinstance(x, dict) else x  # several inputs: in input order
-        outputs, _batch = run_over_samples(interpreter, fed, progress=False)
+        outputs, _batch = run_all_outputs(interpreter, fed, progress=False, where=f"reference {path}")
         return outputs
     # A Keras model or SavedModel: the only place bench touches TensorFlow, and it happens
     # before any timing starts so TensorFlow's threads never share the CPU with a measured run.
-    from ..analysis.evaluation import reference_predict
+    from ..analysis.evaluation import reference_predict_all
 
     if isinstance(x, dict):
         x = {name: values.astype(np.float32) for name, values in x.items()}
     else:
         x = x.astype(np.float32)
-    outputs, _ = reference_predict(path, x)
+    outputs, _ = reference_predict_all(path, x)
     return outputs
 
 
@@ -553,25 +563,30 @@ def _summarize(runner, request: protocol.BenchRequest, key, run_dir, result, res
         setattr(summary, name, value)
     if result.outputs and (prepared.labels is not None or prepared.reference_outputs is not None):
         try:
-            outputs = _real_outputs(run_dir, result, output_details)
+            outputs = _real_outputs(run_dir, result, output_details, prepared.output_names)
+            first = next(iter(outputs.values()))
             if prepared.labels is not None:
-                summary.accuracy = _accuracy(outputs, prepared.labels)
+                summary.accuracy = _accuracy(first, prepared.labels)
             if prepared.reference_outputs is not None:
-                summary.fidelity = _fidelity(outputs, prepared.reference_outputs)
+                _score_heads(summary, outputs, prepared.reference_outputs)
         except (DataError, ValueError, OSError) as exc:
             summary.status, summary.error = "failed", f"outputs: {exc}"
     return summary
 
 
-def _real_outputs(run_dir: Path, result, output_details) -> np.ndarray:
+def _real_outputs(run_dir: Path, result, output_details, names=None) -> dict:
+    """{output name: real-valued outputs} of every output the run saved, in output order."""
     from ..models.tensors import from_output
 
-    first = result.outputs[0]
-    path = (run_dir / first.file).resolve()
-    if run_dir.resolve() not in path.parents:
-        raise DataError(f"result names an output outside its run folder: {first.file}")
-    raw = np.load(path, allow_pickle=False)
-    return from_output(raw, output_details[0])
+    names = list(names or [detail["name"] for detail in output_details])
+    outputs = {}
+    for number, (saved, detail) in enumerate(zip(result.outputs, output_details)):
+        path = (run_dir / saved.file).resolve()
+        if run_dir.resolve() not in path.parents:
+            raise DataError(f"result names an output outside its run folder: {saved.file}")
+        raw = np.load(path, allow_pickle=False)
+        outputs[names[number] if number < len(names) else saved.name] = from_output(raw, detail)
+    return outputs
 
 
 def _accuracy(outputs, labels) -> dict:
@@ -580,10 +595,21 @@ def _accuracy(outputs, labels) -> dict:
     return dict(accuracy_from_outputs(outputs, labels))
 
 
-def _fidelity(outputs, reference_outputs) -> dict:
-    from ..analysis.evaluation import fidelity
+def _score_heads(summary: RunSummary, outputs: dict, reference_outputs: dict) -> None:
+    """Fidelity of every output against the reference's, paired as evaluate pairs them (by name,
+    else by shape and order); the first output's also as ``summary.fidelity``."""
+    from ..analysis.evaluation import fidelity, pair_outputs
 
-    return dict(fidelity(outputs, reference_outputs))
+    pairs, pairing = pair_outputs(outputs, reference_outputs)
+    heads = []
+    for name, reference_name in pairs:
+        scores = dict(fidelity(outputs[name], reference_outputs[reference_name]))
+        heads.append({"name": name, "reference": reference_name,
+                      "shape": [None, *np.shape(outputs[name])[1:]], **scores})
+    summary.fidelity = {key: value for key, value in heads[0].items()
+                        if key not in ("name", "reference", "shape")}
+    if len(heads) > 1:
+        summary.fidelity_heads, summary.fidelity_pairing = heads, pairing
 
 
 # ---------------------------------------------------------------------------------------------
