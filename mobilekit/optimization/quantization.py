@@ -127,7 +127,13 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
                                 + ("" if skip_unsupported else
                                    "; --qat-skip-unsupported quantizes only the supported layers")
                                 ) from exc
-    epochs_run, logs = fit(quantized, train, val, settings, step="qat")
+    callbacks = []
+    if skipped and preserve in ("prune", "prune+cluster"):
+        # The prune-preserving scheme keeps zeros only in the layers it quantizes: a pruned layer
+        # left in float would train its zeros away, so they are put back after every batch.
+        callbacks.append(_keep_zeros_callback(k, [quantized.get_layer(name) for name in skipped
+                                                  if name in set(pruned_layers or ())]))
+    epochs_run, logs = fit(quantized, train, val, settings, step="qat", callbacks=callbacks)
     record = StepRecord(
         step="qat",
         params={"preserve": preserve, "scheme": type(scheme).__name__ if scheme else
@@ -141,6 +147,25 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
                       clustered_layers, quantized)
     record.wall_time_s = round(time.perf_counter() - started, 3)
     return quantized, record
+
+
+def _keep_zeros_callback(k, layers):
+    """A callback that keeps every zero of ``layers``' trainable weights at zero while training."""
+    import numpy as np
+
+    masked = []
+    for layer in layers:
+        for weight in layer.trainable_weights:
+            mask = np.asarray(weight.numpy() != 0, dtype=weight.dtype.as_numpy_dtype)
+            if not mask.all():
+                masked.append((weight, mask))
+
+    class KeepZeros(k.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            for weight, mask in masked:
+                weight.assign(weight * mask)
+
+    return KeepZeros()
 
 
 def _scheme(api, preserve):
