@@ -28,6 +28,19 @@ class Terminated(KeyboardInterrupt):
     exit_code = 128 + signal.SIGTERM
 
 
+def kill_group(process) -> None:
+    """End a child started with ``start_new_session=True`` and its whole process group, then reap
+    it (draining its pipes when it has any, so it cannot block on a full one)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process.stdout is not None or process.stderr is not None:
+        process.communicate()
+    else:
+        process.wait()
+
+
 def child_env(env: dict | None = None) -> dict:
     """``env`` (default: this process's) with this process named as the parent to watch."""
     env = dict(os.environ if env is None else env)

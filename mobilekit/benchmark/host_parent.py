@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import os
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-from .._lifetime import child_env
+from .._lifetime import child_env, kill_group
 from ..errors import BenchError
 from ..results import protocol
 
@@ -91,13 +89,13 @@ class HostRunner(Runner):
             try:
                 returncode = process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                _kill_group(process)
+                kill_group(process)
                 _remove_partial_files(run_dir)
                 raise BenchError(f"host runner for {request.run_id} did not finish within "
                                  f"{timeout_s:g} s{_tail(stderr_file)}",
                                  hint="raise --timeout or lower --runs/--max-secs") from None
             except BaseException:
-                _kill_group(process)
+                kill_group(process)
                 _remove_partial_files(run_dir)
                 raise
             tail = _tail(stderr_file)
@@ -106,14 +104,6 @@ class HostRunner(Runner):
                              f"wrote no result{tail}")
         return result_path
 
-
-def _kill_group(process: subprocess.Popen) -> None:
-    # The runner is a session leader of its own group: end exactly that group.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
 
 
 def _remove_partial_files(run_dir: Path) -> None:

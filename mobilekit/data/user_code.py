@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import errors
 from .._io import write_json_atomic
-from .._lifetime import child_env, die_with_parent
+from .._lifetime import child_env, die_with_parent, kill_group
 from .._text import format_shape as _fmt_shape
 from ..errors import DataError
 
@@ -67,12 +67,12 @@ def run_loader(spec, input_shape, limit=None, *, timeout_s=None) -> np.ndarray:
             try:
                 returncode = process.wait(timeout=limit_s)
             except subprocess.TimeoutExpired:
-                _kill_group(process)
+                kill_group(process)
                 raise DataError(f"{spec} did not return its data within {limit_s:g} s; stopped it",
                                 hint=f"make the loader finish sooner, or allow more time "
                                      f"(--timeout, or ${TIMEOUT_ENV} seconds)") from None
             except BaseException:
-                _kill_group(process)
+                kill_group(process)
                 raise
             stderr_file.seek(0)
             tail = stderr_file.read().decode("utf-8", errors="replace").strip()[-_STDERR_TAIL_CHARS:]
@@ -89,11 +89,6 @@ def run_loader(spec, input_shape, limit=None, *, timeout_s=None) -> np.ndarray:
             raise kind(status["error"], hint=status.get("hint"))
         return np.load(folder / "samples.npy", allow_pickle=False)
 
-
-def _kill_group(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
 def _child_main() -> None:

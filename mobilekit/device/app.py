@@ -4,7 +4,6 @@ check its protocol version, reinstall it when outdated."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 from ..errors import DeviceError
 from .device import Device
 from .transport import Transport
+from .._lifetime import kill_group
 
 APP_PACKAGE = "dev.mobilekit.bench"
 APP_INSTRUMENTATION = "dev.mobilekit.bench.BenchInstrumentation"
@@ -126,11 +126,11 @@ def build_bundled_apk(*, force: bool = False, project_dir: Path | None = None, e
     try:
         returncode = process.wait(timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
+        kill_group(process)
         raise DeviceError(f"building the companion app did not finish within {BUILD_TIMEOUT_S:g} s; "
                           "the build was stopped") from None
     except BaseException:
-        _kill_group(process)
+        kill_group(process)
         raise
     if returncode == 3:
         raise DeviceError("cannot build the companion app: a build tool is missing (named above)",
@@ -154,25 +154,15 @@ def _run_gradle(argv: list[str], cwd: Path) -> tuple[int, str, str]:
     try:
         stdout, stderr = process.communicate(timeout=GRADLE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
+        kill_group(process)
         raise DeviceError(f"building the companion app did not finish within {GRADLE_TIMEOUT_S:g} s; "
                           "the build was stopped",
                           hint="build it once in Android Studio, or pass --apk PATH") from None
     except BaseException:
-        _kill_group(process)
+        kill_group(process)
         raise
     return process.returncode, stdout, stderr
 
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if process.stdout is not None or process.stderr is not None:
-        process.communicate()
-    else:
-        process.wait()
 
 
 def _newest(paths) -> Path | None:
