@@ -276,3 +276,160 @@ def test_app_json_names_what_the_manifest_and_sources_declare():
     from mobilekit.device import app as companion
 
     assert (companion.APP_PACKAGE, companion.APP_INSTRUMENTATION) == (package, app["instrumentation"])
+
+
+# ---------------------------------------------------------------------------------------------
+# free input shapes: the app sets the data's shape in the model's bytes before LiteRT's Java
+# Interpreter allocates (its constructor allocates at the stored shape, 1 for a free dimension)
+
+
+@pytest.fixture(scope="module")
+def tflite_models(tmp_path_factory):
+    """Real .tflite files: free height/width, free batch only, and two fixed inputs."""
+    from mobilekit._compat import keras, tf
+
+    k = keras()
+    folder = tmp_path_factory.mktemp("tflite")
+
+    def save(name, model):
+        path = folder / f"{name}.tflite"
+        path.write_bytes(tf().lite.TFLiteConverter.from_keras_model(model).convert())
+        return path
+
+    image = k.Input((None, None, 3), name="image")
+    x = k.layers.Conv2D(4, 3, activation="relu")(image)
+    x = k.layers.Conv2D(4, 3, strides=2)(x)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    free = save("free_hw", k.Model(image, k.layers.Dense(2)(x)))
+    vector = k.Input((6,), name="features")
+    batch_only = save("free_batch", k.Model(vector, k.layers.Dense(3)(vector)))
+    a, b = k.Input((5,), name="a"), k.Input((4, 2), name="b")
+    merged = k.layers.Concatenate()([a, k.layers.Flatten()(b)])
+    two = save("two_inputs", k.Model([a, b], k.layers.Dense(2)(merged)))
+    return {"free": free, "batch_only": batch_only, "two": two}
+
+
+def _litert_inputs(path):
+    from mobilekit._compat import make_interpreter
+
+    details = make_interpreter(model_path=str(path)).get_input_details()
+    return [(d["name"], list(map(int, d["shape"])), list(map(int, d["shape_signature"]))) for d in details]
+
+
+@needs_java
+def test_java_reads_the_inputs_litert_reads(benchcore, tflite_models):
+    for path in tflite_models.values():
+        run = java(benchcore, "TfliteMain", path)
+        assert run.returncode == 0, run.stderr
+        read = [(i["name"], i["shape"], i["shape_signature"]) for i in json.loads(run.stdout)["inputs"]]
+        assert read == _litert_inputs(path), path.name
+    free = json.loads(java(benchcore, "TfliteMain", tflite_models["free"]).stdout)["inputs"][0]
+    assert free["shape"] == [1, 1, 1, 3] and free["shape_signature"] == [-1, -1, -1, 3] and free["type"] == 0
+
+
+@needs_java
+def test_a_free_shape_model_set_by_the_app_allocates_once_at_the_data_shape(benchcore, tflite_models, tmp_path):
+    import hashlib
+
+    from mobilekit._compat import make_interpreter
+
+    model = tflite_models["free"]
+    before = hashlib.sha256(model.read_bytes()).hexdigest()
+    x = np.random.default_rng(1).random((1, 32, 48, 3), dtype=np.float32)
+    # Why the app must: LiteRT's Java Interpreter allocates in its constructor, at the stored
+    # 1x1 pixels, which fails under XNNPACK for this model (resizing afterwards does not help).
+    first = make_interpreter(model_path=str(model))
+    with pytest.raises(RuntimeError, match="XNNPack|reshape|prepare"):
+        first.allocate_tensors()
+        first.resize_tensor_input(first.get_input_details()[0]["index"], list(x.shape))
+        first.allocate_tensors()
+
+    patched = tmp_path / "patched.tflite"
+    run = java(benchcore, "TfliteMain", model, patched, "1,32,48,3")
+    assert run.returncode == 0, run.stderr
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == before  # the input is never changed
+    interpreter = make_interpreter(model_path=str(patched))  # XNNPACK on, as in the app
+    interpreter.allocate_tensors()  # no resize: the stored shape is the data's
+    detail = interpreter.get_input_details()[0]
+    assert list(detail["shape"]) == [1, 32, 48, 3] and list(detail["shape_signature"]) == [-1, -1, -1, 3]
+    interpreter.set_tensor(detail["index"], x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+    reference = make_interpreter(model_path=str(model))  # the host runner's way: resize, then allocate
+    index = reference.get_input_details()[0]["index"]
+    reference.resize_tensor_input(index, list(x.shape))
+    reference.allocate_tensors()
+    reference.set_tensor(index, x)
+    reference.invoke()
+    np.testing.assert_allclose(got, reference.get_tensor(reference.get_output_details()[0]["index"]), rtol=1e-5)
+
+
+@needs_java
+def test_the_app_changes_only_free_dimensions(benchcore, tflite_models, tmp_path):
+    out = tmp_path / "out.tflite"
+    # The two-input model's second fixed input asked to grow: refused though the first fits.
+    two = [",".join(map(str, shape)) for _, shape, _ in _litert_inputs(tflite_models["two"])]
+    two[1] = two[1][:-1] + "9"
+    for model, shapes, says in [(tflite_models["free"], ["1,32,32,4"], "only its free"),
+                                (tflite_models["free"], ["1,32,32"], "rank"),
+                                (tflite_models["free"], ["1,0,32,3"], "at least 1"),
+                                (tflite_models["free"], ["1,8,8,3", "1,8,8,3"], "2 shapes for a model with 1 input"),
+                                (tflite_models["two"], two, "only its free")]:
+        run = java(benchcore, "TfliteMain", model, out, *shapes)
+        assert run.returncode == 1 and says in run.stderr, (shapes, run.stderr)
+    assert java(benchcore, "TfliteMain", tflite_models["batch_only"], out, "3,6").returncode == 0
+    assert _litert_inputs(out)[0][1] == [3, 6]
+
+
+@needs_java
+def test_a_broken_tflite_is_an_error_not_a_crash(benchcore, tflite_models, tmp_path):
+    content = tflite_models["free"].read_bytes()
+    rng = np.random.default_rng(3)
+    cases = [content[:n] for n in (0, 7, 16, 64, len(content) // 2)]
+    cases += [rng.integers(0, 256, 600, dtype=np.uint8).tobytes() for _ in range(8)]
+    flipped = bytearray(content)
+    flipped[4:8] = b"\xff\xff\xff\x7f"
+    cases.append(bytes(flipped))
+    for i, case in enumerate(cases):
+        path = tmp_path / f"broken_{i}.tflite"
+        path.write_bytes(case)
+        run = java(benchcore, "TfliteMain", path)
+        assert run.returncode in (0, 1) and "Exception in thread" not in run.stderr, (i, run.stderr[-500:])
+
+
+def _free_echo_request(folder: Path, inputs: dict) -> Path:
+    request = _echo_request(folder, {"x": np.zeros((1, 1, 1, 3), dtype=np.float32)})
+    model = folder / "echo_model.json"
+    model.write_text(json.dumps({"echo_inputs": [
+        {"name": "x", "dtype": "float32", "shape": [1, 1, 1, 3], "shape_signature": [-1, -1, -1, 3]}]}))
+    import hashlib
+
+    data = json.loads(request.read_text())
+    data["model"]["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    data["inputs"] = inputs
+    data["delegate"] = {"name": "xnnpack", "threads": 1}
+    request.write_text(json.dumps(data))
+    return request
+
+
+@needs_java
+def test_the_run_loop_allocates_a_free_shape_model_at_the_samples_shape(benchcore, tmp_path):
+    x = np.random.default_rng(2).random((4, 20, 30, 3), dtype=np.float32)
+    request = _free_echo_request(tmp_path, {"kind": "npy", "files": ["x.npy"]})
+    np.save(tmp_path / "x.npy", x)
+    run = java(benchcore, "RunMain", request)
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["status"] == "ok" and data["outputs"][0]["shape"] == [4, 20, 30, 3]
+    np.testing.assert_array_equal(np.load(tmp_path / data["outputs"][0]["file"], allow_pickle=False), x)
+
+
+@needs_java
+def test_random_inputs_for_a_free_height_and_width_are_refused_naming_the_fix(benchcore, tmp_path):
+    request = _free_echo_request(tmp_path, {"kind": "random", "seed": 0})
+    run = java(benchcore, "RunMain", request)
+    assert run.returncode == 1
+    error = json.loads((tmp_path / "result.json").read_text())["error"]
+    assert error["stage"] == "inputs" and "free dimensions besides the batch" in error["message"]
+    assert "--data" in error["message"]

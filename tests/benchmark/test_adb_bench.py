@@ -348,3 +348,22 @@ def test_a_phone_without_sha256sum_is_checked_by_pulling_back(via, installed, ti
     # the model already on the phone is recognised without the tool: it went over once
     model_sends = [path for path in sends(installed) if path.endswith(Path(tiny_tflite_path).name + ",33188")]
     assert len(model_sends) == 1
+
+
+def test_a_free_height_and_width_model_benches_on_the_phone_at_the_data_shape(installed, tmp_path, no_adb_server):
+    from mobilekit._compat import keras, tf
+
+    k = keras()
+    image = k.Input((None, None, 1), name="image")
+    x = k.layers.Conv2D(3, 3, activation="relu")(image)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    model = tmp_path / "free_hw.tflite"
+    model.write_bytes(tf().lite.TFLiteConverter.from_keras_model(
+        k.Model(image, k.layers.Dense(2)(x))).convert())
+    data = tmp_path / "wide.npz"
+    np.savez(data, x=np.random.default_rng(0).random((5, 12, 20, 1), dtype=np.float32))
+    result = _bench_direct(installed, model, tmp_path / "out", data=data)
+    assert result.exit_code == 0, result.output
+    random = _bench_direct(installed, model, tmp_path / "out_random")
+    assert random.exit_code != 0 and "free dimensions besides the batch" in random.stderr
+    assert "--data" in random.stderr

@@ -8,8 +8,10 @@ import dev.mobilekit.benchcore.BenchRequest;
 import dev.mobilekit.benchcore.DType;
 import dev.mobilekit.benchcore.Engine;
 import dev.mobilekit.benchcore.TensorSpec;
+import dev.mobilekit.benchcore.TfliteModel;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -44,17 +46,31 @@ public final class LiteRtEngine implements Engine {
     private ByteBuffer[] boundOutputs;
     private Object[] inputArray;
     private final Map<Integer, Object> outputMap = new HashMap<>();
+    private File modelFile;
+    private List<int[]> inputShapes;
 
     @Override
     public AppliedDelegate init(File model, BenchRequest.Delegate delegate) throws Exception {
+        return init(model, delegate, null);
+    }
+
+    /**
+     * The Interpreter's constructor allocates tensors at the stored input shapes, so inputs with
+     * free dimensions are given the data's shape in the model's bytes first (a copy in memory; see
+     * {@link TfliteModel}): one allocation, at the shape the run uses.
+     */
+    @Override
+    public AppliedDelegate init(File model, BenchRequest.Delegate delegate, List<int[]> shapes) throws Exception {
+        modelFile = model;
+        inputShapes = shapes;
         AppliedDelegate applied;
         switch (delegate.name) {
             case "cpu":
-                interpreter = new Interpreter(model, cpuOptions(delegate.threads, false));
+                interpreter = open(cpuOptions(delegate.threads, false));
                 applied = AppliedDelegate.as("cpu");
                 break;
             case "xnnpack":
-                interpreter = new Interpreter(model, cpuOptions(delegate.threads, true));
+                interpreter = open(cpuOptions(delegate.threads, true));
                 applied = AppliedDelegate.as("xnnpack");
                 break;
             case "gpu":
@@ -70,6 +86,30 @@ public final class LiteRtEngine implements Engine {
         inputs = specs(true);
         outputs = specs(false);
         return applied;
+    }
+
+    @Override
+    public List<TfliteModel.Input> declaredInputs(File model) {
+        try {
+            return TfliteModel.inputs(TfliteModel.mapReadOnly(model));
+        } catch (IOException | RuntimeException e) {
+            return null; // the Interpreter names what is wrong with the file
+        }
+    }
+
+    /** An Interpreter over the model, its free input dimensions set to {@link #inputShapes}. */
+    private Interpreter open(Interpreter.Options options) {
+        if (inputShapes == null) {
+            return new Interpreter(modelFile, options);
+        }
+        ByteBuffer bytes;
+        try {
+            bytes = TfliteModel.copyDirect(modelFile);
+            TfliteModel.setInputShapes(bytes, inputShapes);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot set the input shapes of " + modelFile + ": " + e.getMessage(), e);
+        }
+        return new Interpreter(bytes, options);
     }
 
     private static Interpreter.Options cpuOptions(int threads, boolean xnnpack) {
@@ -93,7 +133,7 @@ public final class LiteRtEngine implements Engine {
                 gpuDelegate = new GpuDelegate(options);
                 Interpreter.Options interpreterOptions = cpuOptions(delegate.threads, true);
                 interpreterOptions.addDelegate(gpuDelegate);
-                interpreter = new Interpreter(model, interpreterOptions);
+                interpreter = open(interpreterOptions);
                 return AppliedDelegate.as("gpu");
             }
         } catch (RuntimeException | LinkageError e) {
@@ -125,7 +165,7 @@ public final class LiteRtEngine implements Engine {
                 nnApiDelegate = new NnApiDelegate(options);
                 Interpreter.Options interpreterOptions = cpuOptions(delegate.threads, true);
                 interpreterOptions.addDelegate(nnApiDelegate);
-                interpreter = new Interpreter(model, interpreterOptions);
+                interpreter = open(interpreterOptions);
                 int errno = nnApiDelegate.getNnapiErrno();
                 if (errno == 0) {
                     return AppliedDelegate.as("nnapi");
@@ -175,7 +215,7 @@ public final class LiteRtEngine implements Engine {
 
     private AppliedDelegate fallBack(File model, int threads, String reason) {
         Log.w(TAG, "falling back to XNNPACK: " + reason);
-        interpreter = new Interpreter(model, cpuOptions(threads, true));
+        interpreter = open(cpuOptions(threads, true));
         return new AppliedDelegate("xnnpack", reason);
     }
 
@@ -184,7 +224,7 @@ public final class LiteRtEngine implements Engine {
         List<TensorSpec> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Tensor t = input ? interpreter.getInputTensor(i) : interpreter.getOutputTensor(i);
-            out.add(new TensorSpec(t.name(), dtype(t.dataType(), t.name()), t.shape()));
+            out.add(new TensorSpec(t.name(), dtype(t.dataType(), t.name()), t.shape(), t.shapeSignature()));
         }
         return Collections.unmodifiableList(out);
     }

@@ -182,11 +182,16 @@ public final class BenchRunner {
             File model = request.modelFile();
             checkModel(request, model, result);
 
+            // A model with free dimensions is allocated once, at the samples' shape: allocating at
+            // the stored shape first (1 for every free dimension) makes XNNPACK fail to reshape.
+            stage = "inputs";
+            List<int[]> inputShapes = InputSet.shapesFor(request, engine.declaredInputs(model));
+
             stage = "init";
             mark(telemetry, stage, result);
             progress("init", 0, 1, true);
             long t0 = clock.nanoTime();
-            AppliedDelegate applied = engine.init(model, request.delegate);
+            AppliedDelegate applied = engine.init(model, request.delegate, inputShapes);
             result.initNs = clock.nanoTime() - t0;
             result.appliedDelegate = applied.name;
             result.fallbackReason = applied.fallbackReason;

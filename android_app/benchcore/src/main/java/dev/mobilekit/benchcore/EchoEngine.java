@@ -24,20 +24,32 @@ public final class EchoEngine implements Engine {
 
     @Override
     public AppliedDelegate init(File model, BenchRequest.Delegate delegate) throws Exception {
-        JSONObject json = new JSONObject(new String(Files.readAllBytes(model.toPath()), StandardCharsets.UTF_8));
-        JSONArray list = json.getJSONArray("echo_inputs");
+        return init(model, delegate, null);
+    }
+
+    /** As LiteRT's engine: free dimensions take the given shapes, the rest must match. */
+    @Override
+    public AppliedDelegate init(File model, BenchRequest.Delegate delegate, List<int[]> inputShapes) throws Exception {
+        List<TfliteModel.Input> declared = read(model);
+        if (inputShapes != null && inputShapes.size() != declared.size()) {
+            throw new IllegalArgumentException(inputShapes.size() + " shapes for " + declared.size() + " inputs");
+        }
+        JSONArray list = json(model).getJSONArray("echo_inputs");
         List<TensorSpec> in = new ArrayList<>();
         List<TensorSpec> out = new ArrayList<>();
-        for (int i = 0; i < list.length(); i++) {
-            JSONObject t = list.getJSONObject(i);
-            JSONArray shapeJson = t.getJSONArray("shape");
-            int[] shape = new int[shapeJson.length()];
-            for (int d = 0; d < shape.length; d++) {
-                shape[d] = shapeJson.getInt(d);
+        for (int i = 0; i < declared.size(); i++) {
+            TfliteModel.Input input = declared.get(i);
+            int[] shape = input.shape();
+            if (inputShapes != null && inputShapes.get(i) != null) {
+                String problem = TfliteModel.misfit(input, inputShapes.get(i));
+                if (problem != null) {
+                    throw new IllegalArgumentException(problem);
+                }
+                shape = inputShapes.get(i);
             }
-            DType dtype = DType.fromName(t.getString("dtype"));
-            in.add(new TensorSpec(t.getString("name"), dtype, shape));
-            out.add(new TensorSpec("echo_" + t.getString("name"), dtype, shape));
+            DType dtype = DType.fromName(list.getJSONObject(i).getString("dtype"));
+            in.add(new TensorSpec(input.name, dtype, shape, input.signature()));
+            out.add(new TensorSpec("echo_" + input.name, dtype, shape, input.signature()));
         }
         inputs = in;
         outputs = out;
@@ -46,6 +58,44 @@ public final class EchoEngine implements Engine {
             return new AppliedDelegate("cpu", "the echo engine has no " + name + " delegate");
         }
         return AppliedDelegate.as(name);
+    }
+
+    /** Model file: {"echo_inputs": [{"name", "dtype", "shape", optional "shape_signature"}]}. */
+    @Override
+    public List<TfliteModel.Input> declaredInputs(File model) {
+        try {
+            return read(model);
+        } catch (Exception e) {
+            return null; // init reports it
+        }
+    }
+
+    private static JSONObject json(File model) throws Exception {
+        return new JSONObject(new String(Files.readAllBytes(model.toPath()), StandardCharsets.UTF_8));
+    }
+
+    private static List<TfliteModel.Input> read(File model) throws Exception {
+        JSONArray list = json(model).getJSONArray("echo_inputs");
+        List<TfliteModel.Input> out = new ArrayList<>();
+        for (int i = 0; i < list.length(); i++) {
+            JSONObject t = list.getJSONObject(i);
+            int[] signature = ints(t.has("shape_signature") ? t.getJSONArray("shape_signature") : t.getJSONArray("shape"));
+            // Stored as LiteRT stores it: 1 for a free dimension, unless the file gives a shape.
+            int[] shape = ints(t.getJSONArray("shape"));
+            for (int d = 0; d < shape.length; d++) {
+                shape[d] = shape[d] < 0 ? 1 : shape[d];
+            }
+            out.add(new TfliteModel.Input(t.getString("name"), 0, shape, signature, shape.length == 0 ? -1 : 0));
+        }
+        return out;
+    }
+
+    private static int[] ints(JSONArray array) throws org.json.JSONException {
+        int[] out = new int[array.length()];
+        for (int d = 0; d < out.length; d++) {
+            out[d] = array.getInt(d);
+        }
+        return out;
     }
 
     @Override

@@ -15,6 +15,27 @@ public interface Engine extends AutoCloseable {
      */
     AppliedDelegate init(File model, BenchRequest.Delegate delegate) throws Exception;
 
+    /**
+     * As {@link #init(File, BenchRequest.Delegate)}, allocating the inputs at {@code inputShapes}
+     * (one per input, null to keep one as stored) instead of the stored shapes: the run loop asks
+     * for it when a model has free dimensions, so tensors are allocated once, at the data's shape.
+     * {@code inputShapes} null: the stored shapes.
+     */
+    default AppliedDelegate init(File model, BenchRequest.Delegate delegate, List<int[]> inputShapes) throws Exception {
+        if (inputShapes != null) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot resize inputs");
+        }
+        return init(model, delegate);
+    }
+
+    /**
+     * The model's inputs as its file declares them, read before {@link #init} (no interpreter, no
+     * allocation), or null when the engine cannot tell; then inputs are allocated as stored.
+     */
+    default List<TfliteModel.Input> declaredInputs(File model) {
+        return null;
+    }
+
     /** Input tensors, valid after {@link #init}. */
     List<TensorSpec> inputs();
 

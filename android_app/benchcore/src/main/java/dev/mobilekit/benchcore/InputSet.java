@@ -30,6 +30,67 @@ public final class InputSet {
         this.batches = batches;
     }
 
+    /**
+     * The shape each input must be allocated at to take the request's samples, or null when the
+     * stored shapes do: for a model with free dimensions, each free dimension after the batch takes
+     * the size of the .npy file's (read from its header only); the batch stays as stored, as the host
+     * runner feeds it. A file that does not fit is left to {@link #prepare} to name. Random inputs
+     * cannot give a free height or width a size, so they are refused for such a model.
+     */
+    public static List<int[]> shapesFor(BenchRequest request, List<TfliteModel.Input> declared) throws RequestException {
+        if (declared == null) {
+            return null;
+        }
+        boolean free = false;
+        for (TfliteModel.Input input : declared) {
+            free |= input.hasFreeDims();
+        }
+        if (!free) {
+            return null;
+        }
+        if (request.inputs.isRandom()) {
+            for (TfliteModel.Input input : declared) {
+                if (input.hasFreeDimsBesidesBatch()) {
+                    throw new RequestException("inputs", String.format(Locale.ROOT,
+                            "model input '%s' has free dimensions besides the batch %s: random inputs would be 1 wide "
+                                    + "there; give real inputs (bench --data) at the shape to measure",
+                            input.name, Arrays.toString(input.signature())));
+                }
+            }
+            return null;
+        }
+        List<File> files = request.inputFiles();
+        if (files.size() != declared.size()) {
+            return null;
+        }
+        List<int[]> shapes = new ArrayList<>();
+        boolean changed = false;
+        for (int i = 0; i < files.size(); i++) {
+            TfliteModel.Input input = declared.get(i);
+            int[] stored = input.shape();
+            int[] signature = input.signature();
+            long[] data;
+            try {
+                data = Npy.readShape(files.get(i));
+            } catch (IOException e) {
+                return null;
+            }
+            if (data.length != stored.length || data.length == 0) {
+                shapes.add(null);
+                continue;
+            }
+            int[] want = stored.clone();
+            for (int d = 1; d < want.length; d++) {
+                if (signature[d] < 0 && data[d] >= 1 && data[d] <= Integer.MAX_VALUE) {
+                    want[d] = (int) data[d];
+                }
+            }
+            changed |= !Arrays.equals(want, stored);
+            shapes.add(want);
+        }
+        return changed ? shapes : null;
+    }
+
     public static InputSet prepare(BenchRequest request, List<TensorSpec> specs) throws RequestException {
         if (request.inputs.isRandom()) {
             return random(request.inputs.seed, specs);

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -36,9 +37,59 @@ public final class Npy {
         }
     }
 
+    /** The shape in an .npy file's header, without reading its data. */
+    public static long[] readShape(File file) throws IOException {
+        try (InputStream in = new FileInputStream(file)) {
+            return readHeader(new DataInputStream(in), file.getPath()).shape;
+        } catch (java.io.FileNotFoundException e) {
+            throw new NpyException(file.getPath() + ": file not found");
+        }
+    }
+
+    private static final class Header {
+        final DType dtype;
+        final long[] shape;
+
+        Header(DType dtype, long[] shape) {
+            this.dtype = dtype;
+            this.shape = shape;
+        }
+    }
+
     /** Reads one array; {@code label} names the source in error messages. */
     public static NpyArray read(InputStream stream, String label) throws IOException {
         DataInputStream in = new DataInputStream(stream);
+        Header h = readHeader(in, label);
+        DType dtype = h.dtype;
+        long[] shape = h.shape;
+        long count;
+        try {
+            count = NpyArray.elementCount(shape);
+        } catch (ArithmeticException | IllegalArgumentException e) {
+            throw new NpyException(label + ": bad shape in .npy header: " + Arrays.toString(shape));
+        }
+        long needed = count * dtype.itemSize;
+        if (needed > Integer.MAX_VALUE - 16) {
+            throw new NpyException(label + ": array of " + needed + " bytes is too large to load");
+        }
+        byte[] data = new byte[(int) needed];
+        int got = 0;
+        while (got < data.length) {
+            int n = in.read(data, got, data.length - got);
+            if (n < 0) {
+                break;
+            }
+            got += n;
+        }
+        if (got < data.length) {
+            throw new NpyException(String.format(Locale.ROOT,
+                    "%s: truncated .npy file: shape %s of %s needs %d data bytes but only %d follow the header",
+                    label, shapeRepr(shape), dtype, needed, got));
+        }
+        return new NpyArray(dtype, shape, data);
+    }
+
+    private static Header readHeader(DataInputStream in, String label) throws IOException {
         byte[] magic = new byte[8];
         try {
             in.readFully(magic);
@@ -83,31 +134,7 @@ public final class Npy {
             throw new NpyException(label + ": Fortran-order arrays are not supported: save with np.ascontiguousarray(arr)");
         }
         long[] shape = parseShape(header, label);
-        long count;
-        try {
-            count = NpyArray.elementCount(shape);
-        } catch (ArithmeticException | IllegalArgumentException e) {
-            throw new NpyException(label + ": bad shape in .npy header: " + header.trim());
-        }
-        long needed = count * dtype.itemSize;
-        if (needed > Integer.MAX_VALUE - 16) {
-            throw new NpyException(label + ": array of " + needed + " bytes is too large to load");
-        }
-        byte[] data = new byte[(int) needed];
-        int got = 0;
-        while (got < data.length) {
-            int n = in.read(data, got, data.length - got);
-            if (n < 0) {
-                break;
-            }
-            got += n;
-        }
-        if (got < data.length) {
-            throw new NpyException(String.format(Locale.ROOT,
-                    "%s: truncated .npy file: shape %s of %s needs %d data bytes but only %d follow the header",
-                    label, shapeRepr(shape), dtype, needed, got));
-        }
-        return new NpyArray(dtype, shape, data);
+        return new Header(dtype, shape);
     }
 
     private static DType parseDType(String header, String label) throws NpyException {

@@ -133,4 +133,55 @@ public class InputSetTest {
         }
         assertArrayEquals(new int[] {1, 16}, specs.get(0).shape());
     }
+
+    private static TfliteModel.Input declared(String name, int[] shape, int[] signature) {
+        return new TfliteModel.Input(name, 0, shape, signature, 0);
+    }
+
+    @Test
+    public void freeDimensionsTakeTheSampleShapeAndTheBatchStaysAsStored() throws Exception {
+        save("x.npy", DType.FLOAT32, 6, 20, 30, 3);
+        save("y.npy", DType.FLOAT32, 6, 4);
+        List<TfliteModel.Input> model = Arrays.asList(
+                declared("x", new int[] {1, 1, 1, 3}, new int[] {-1, -1, -1, 3}),
+                declared("y", new int[] {1, 4}, new int[] {-1, 4}));
+        List<int[]> shapes = InputSet.shapesFor(request("x.npy", "y.npy"), model);
+        assertArrayEquals(new int[] {1, 20, 30, 3}, shapes.get(0));
+        assertArrayEquals(new int[] {1, 4}, shapes.get(1));
+    }
+
+    @Test
+    public void storedShapesNeedNoResize() throws Exception {
+        save("x.npy", DType.FLOAT32, 6, 4);
+        // A free batch alone: fed one stored batch at a time, as the host runner does.
+        assertEquals(null, InputSet.shapesFor(request("x.npy"),
+                Arrays.asList(declared("x", new int[] {1, 4}, new int[] {-1, 4}))));
+        assertEquals(null, InputSet.shapesFor(request("x.npy"),
+                Arrays.asList(declared("x", new int[] {1, 4}, new int[] {1, 4}))));
+        assertEquals(null, InputSet.shapesFor(request("x.npy"), null)); // engine cannot tell
+    }
+
+    @Test
+    public void filesThatDoNotFitAreLeftForPrepareToName() throws Exception {
+        save("x.npy", DType.FLOAT32, 6, 20, 30);
+        List<TfliteModel.Input> model = Arrays.asList(declared("x", new int[] {1, 1, 1, 3}, new int[] {-1, -1, -1, 3}));
+        assertEquals(null, InputSet.shapesFor(request("x.npy"), model)); // wrong rank: not resized
+        assertEquals(null, InputSet.shapesFor(request("x.npy", "x.npy"), model)); // wrong count
+        assertEquals(null, InputSet.shapesFor(request("missing.npy"), model));
+    }
+
+    @Test
+    public void randomInputsCannotSizeAFreeHeightOrWidth() throws Exception {
+        JSONObject j = BenchRequestTest.valid();
+        j.put("inputs", new JSONObject().put("kind", "random").put("seed", 0));
+        BenchRequest random = BenchRequest.fromJson(j, tmp.getRoot());
+        try {
+            InputSet.shapesFor(random, Arrays.asList(declared("img", new int[] {1, 1, 1, 3}, new int[] {1, -1, -1, 3})));
+            fail("random inputs accepted for a free height and width");
+        } catch (RequestException e) {
+            assertEquals("inputs", e.field);
+            assertTrue(e.getMessage(), e.getMessage().contains("'img' has free dimensions besides the batch [1, -1, -1, 3]"));
+        }
+        assertEquals(null, InputSet.shapesFor(random, Arrays.asList(declared("v", new int[] {1, 8}, new int[] {-1, 8}))));
+    }
 }
