@@ -140,7 +140,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
           duration=None, cooldown_until: str | None = None, cooldown_limit_s: float = DEFAULT_LIMIT_S,
           telemetry_interval_s: float | None = None,
           on_status: Callable[[str], None] | None = None,
-          runners: Sequence[Runner] | None = None, foreground: bool = False) -> BenchSummary:
+          runners: Sequence[Runner] | None = None, foreground: bool = False,
+          input_shape=None) -> BenchSummary:
     """Benchmark ``model`` (a .tflite path) once per (target, delegate, threads) configuration.
 
     ``target="auto"`` uses attached phones when there are any, else this computer. ``data`` (an
@@ -148,6 +149,8 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     without it inputs are seeded random. ``labels`` (or the data's y) gives accuracy, ``reference``
     (a Keras model or a .tflite) gives fidelity. Results go to
     ``output_dir/runs/<target>/<run_key>/result.json``; a rerun skips finished runs unless ``force``.
+    ``input_shape`` (one shape per input, e.g. ``["1,320,320,3"]``) sizes the random inputs of a
+    model with free dimensions, which is allocated at that shape on every runner.
     ``runners`` replaces target selection with the given Runners (for callers such as sweep).
     ``foreground`` runs each request on the phone in the companion app's Activity, as the app in
     front (top-app scheduling), instead of the headless instrumentation (default group).
@@ -171,6 +174,9 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
         raise UsageError("labels need data: give --data with the samples the labels belong to")
     if reference is not None and data is None:
         raise UsageError("--reference needs --data: fidelity compares outputs on the same samples")
+    if input_shape is not None and data is not None:
+        raise UsageError("--input-shape sizes random inputs; with --data the model runs at the data's shape",
+                         hint="drop one of them")
     _check_foreground(foreground, target, runners)
 
     model_path = Path(model).expanduser()
@@ -184,6 +190,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
     from ..analysis.gpu_rules import require_stock_litert  # custom ops: refuse before any run
     require_stock_litert(model_path.read_bytes(), where=str(model_path))
     input_details, output_details = _model_io(model_path)
+    shapes = None if data is not None else random_input_shapes(input_shape, input_details, model_path)
 
     out = Path(output_dir if output_dir is not None else f"bench-{model_path.stem}").expanduser().resolve()
     if out.exists() and not out.is_dir():
@@ -200,7 +207,7 @@ def bench(model, *, target: str = "auto", devices: Sequence[str] | None = None,
             settings.timed_secs + settings.cooldown_secs + RUN_OVERHEAD_ALLOWANCE_S
         prepared = _prepare_inputs(model_path, input_details, output_details, data=data, labels=labels,
                                    reference=reference, out=out, seed=settings.seed,
-                                   load_timeout_s=timeout)
+                                   load_timeout_s=timeout, shapes=shapes)
         if save_outputs is None:
             save_outputs = data is not None
 
@@ -293,12 +300,57 @@ def _model_io(model_path: Path) -> tuple[list[dict], list[dict]]:
     return interpreter.get_input_details(), interpreter.get_output_details()
 
 
+def random_input_shapes(input_shape, input_details, model_path) -> list[list[int]] | None:
+    """The shapes random inputs are made at: ``input_shape`` (one per input, "1,320,320,3" or
+    "1x320x320x3" or a sequence of ints) checked against the model, where only free (-1)
+    dimensions may differ from the stored shape; None for the stored shapes. A model whose height
+    or width is free needs one: random inputs at the stored shape would be 1 pixel wide."""
+    from .._text import format_shape
+
+    if input_shape is None:
+        spatial = [detail for detail in input_details
+                   if any(int(d) == -1 for d in list(detail.get("shape_signature", []))[1:])]
+        if spatial:
+            signature = tuple(int(d) for d in spatial[0]["shape_signature"])
+            raise UsageError(f"input {spatial[0]['name']} of {model_path.name} has free dimensions "
+                             f"besides the batch {format_shape(signature)}: random inputs would be 1 "
+                             "pixel wide there",
+                             hint="give real samples with --data, or the shape to measure with "
+                                  "--input-shape, e.g. --input-shape "
+                                  + ",".join(str(d if d > 0 else 1 if i == 0 else 224)
+                                             for i, d in enumerate(signature)))
+        return None
+    if isinstance(input_shape, str):
+        input_shape = [input_shape]
+    shapes = []
+    for text in input_shape:
+        if isinstance(text, str):
+            parts = [p.strip() for p in text.replace("x", ",").split(",")]
+            if not all(p.isdigit() for p in parts):
+                raise UsageError(f"--input-shape {text!r} is not a shape", hint="write it as 1,320,320,3")
+            shapes.append([int(p) for p in parts])
+        else:
+            shapes.append([int(d) for d in text])
+    if len(shapes) != len(input_details):
+        raise UsageError(f"--input-shape gives {len(shapes)} shape(s) but {model_path.name} has "
+                         f"{len(input_details)} input(s)", hint="give one --input-shape per input, in order")
+    for shape, detail in zip(shapes, input_details):
+        signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
+        if len(shape) != len(signature) or any(d < 1 or (s >= 0 and d != s) for d, s in zip(shape, signature)):
+            raise UsageError(f"--input-shape {','.join(map(str, shape))} does not fit input "
+                             f"{detail['name']} {format_shape(signature)}",
+                             hint="only its free (?) dimensions can change, to a size of at least 1")
+    stored = [[int(d) for d in detail["shape"]] for detail in input_details]
+    return None if shapes == stored else shapes
+
+
 def _prepare_inputs(model_path, input_details, output_details, *, data, labels, reference, out,
-                    seed, load_timeout_s=None) -> _Prepared:
+                    seed, load_timeout_s=None, shapes=None) -> _Prepared:
     if data is None:
-        return _Prepared(inputs=protocol.InputsSpec(kind="random", seed=int(seed)),
-                         description=f"random (seed {seed})", identity=f"random:{seed}", samples=1,
-                         labels=None, reference_outputs=None)
+        at = "" if not shapes else " at " + ", ".join("x".join(map(str, shape)) for shape in shapes)
+        return _Prepared(inputs=protocol.InputsSpec(kind="random", seed=int(seed), shapes=shapes),
+                         description=f"random (seed {seed}){at}", identity=f"random:{seed}{at}",
+                         samples=1, labels=None, reference_outputs=None)
     from ..models.tensors import check_samples_fit, to_input_dtype
 
     if len(input_details) == 1:

@@ -98,12 +98,31 @@ def _free_dimensions(details: list[dict]) -> bool:
     return any(int(d) == -1 for detail in details for d in list(detail.get("shape_signature", [])))
 
 
-def random_inputs(details: list[dict], seed: int) -> list[np.ndarray]:
-    """One batch per input, seeded, in each input's dtype and a range the model can take."""
+def input_shapes(shapes: list[list[int]], details: list[dict]) -> list[tuple]:
+    """The request's shapes for random inputs, checked against the model: one per input, each of
+    the input's rank, differing from the stored shape only where the signature says -1."""
+    if len(shapes) != len(details):
+        raise StageError("inputs", f"inputs.shapes: gives {len(shapes)} shape(s) but the model has "
+                                   f"{len(details)} input(s): give one per input, in order")
+    out = []
+    for index, (shape, detail) in enumerate(zip(shapes, details)):
+        signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
+        shape = [int(d) for d in shape]
+        if len(shape) != len(signature) or any(d < 1 or (s >= 0 and d != s) for d, s in zip(shape, signature)):
+            raise StageError("inputs", f"inputs.shapes[{index}]: shape {shape} does not fit model input "
+                                       f"'{detail['name']}' {signature}: only its free (-1) dimensions "
+                                       "can change, to a size of at least 1")
+        out.append(tuple(shape))
+    return out
+
+
+def random_inputs(details: list[dict], seed: int, shapes: list[tuple] | None = None) -> list[np.ndarray]:
+    """One batch per input, seeded, in each input's dtype and a range the model can take; at
+    ``shapes`` (one per input) instead of the stored shapes when given."""
     rng = np.random.default_rng(seed)
     arrays = []
-    for detail in details:
-        shape = tuple(int(d) for d in detail["shape"])
+    for position, detail in enumerate(details):
+        shape = shapes[position] if shapes else tuple(int(d) for d in detail["shape"])
         dtype = np.dtype(detail["dtype"])
         if dtype == np.bool_:
             arrays.append(rng.integers(0, 2, size=shape).astype(np.bool_))
@@ -269,16 +288,21 @@ class _Run:
         input_details = interpreter.get_input_details()
         output_details = interpreter.get_output_details()
         if request.inputs.kind == "random":
+            shapes = (input_shapes(request.inputs.shapes, input_details) if request.inputs.shapes
+                      else None)
             spatial = [detail["name"] for detail in input_details
                        if any(int(d) == -1 for d in list(detail.get("shape_signature", []))[1:])]
-            if spatial:
+            if spatial and not shapes:
                 raise StageError("inputs", f"input {spatial[0]} of {model_path.name} has free "
                                            "dimensions besides the batch; random inputs would be 1 "
-                                           "pixel wide: give real inputs with --data")
-            arrays = random_inputs(input_details, request.inputs.seed or 0)
+                                           "pixel wide: give real inputs with --data or the shape "
+                                           "to measure with --input-shape")
+            arrays = random_inputs(input_details, request.inputs.seed or 0, shapes)
         else:
             arrays = npy_inputs(request.inputs.files or [], input_details, self.base_dir)
-        feeds = batches(arrays, input_details)
+        # Random inputs at the request's shapes are one batch of that shape (its batch included).
+        feeds = ([arrays] if request.inputs.kind == "random" and request.inputs.shapes
+                 else batches(arrays, input_details))
         indices = [detail["index"] for detail in input_details]
         if free or any(feed.shape != tuple(detail["shape"]) for feed, detail in zip(feeds[0], input_details)):
             start = time.perf_counter_ns()

@@ -60,6 +60,10 @@ from ._common import echo_json, run_command
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Redo runs whose results already exist (default: resume).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for random inputs.")
+@click.option("--input-shape", "input_shape", metavar="SHAPE", multiple=True,
+              help="Shape of the random inputs for a model with free dimensions, e.g. 1,320,320,3 "
+                   "(one per input, in order; only the free dimensions may differ). The model is "
+                   "allocated at this shape on every target. With --data the data's shape is used.")
 @click.option("--foreground", is_flag=True,
               help="Phones: run each request in the companion app's Activity, on screen, to measure what "
                    "an app in front sees (top-app scheduling). Default: the headless instrumentation, "
@@ -71,7 +75,7 @@ from ._common import echo_json, run_command
 def bench_command(model, target, devices, all_devices, delegates, threads, runs, warmup, min_secs,
                   max_secs, cooldown_secs, duration, cooldown_until, cooldown_limit_s, telemetry_interval_s,
                   data, labels, reference, adb, serial_order, connect, timeout_s,
-                  output_dir, as_json, force, seed, foreground, wait):
+                  output_dir, as_json, force, seed, input_shape, foreground, wait):
     """Benchmark a .tflite model on this computer (LiteRT) or on phones over ADB.
 
     One run per (target, delegate, threads) configuration; every sample is kept in
@@ -105,7 +109,8 @@ def bench_command(model, target, devices, all_devices, delegates, threads, runs,
                     connect=connect, timeout_s=timeout_s, force=force, parallel=not serial_order,
                     seed=seed, duration=duration, cooldown_until=cooldown_until,
                     cooldown_limit_s=cooldown_limit_s, telemetry_interval_s=telemetry_interval_s,
-                    wait=wait, on_status=status, foreground=foreground)
+                    wait=wait, on_status=status, foreground=foreground,
+                    input_shape=list(input_shape) or None)
     if as_json:
         echo_json(summary)
     else:

@@ -18,8 +18,8 @@ from ..errors import ProtocolError
 
 SCHEMA_VERSION = 2
 # Every version this mobilekit reads. Version 2 adds sustained runs and telemetry (requests:
-# runs.duration_secs, runs.telemetry_interval_secs; results: telemetry, throttling, flags,
-# cooldown), all optional, so a version-1 file reads as a version-2 one with those absent.
+# runs.duration_secs, runs.telemetry_interval_secs, inputs.shapes; results: telemetry, throttling,
+# flags, cooldown), all optional, so a version-1 file reads as a version-2 one with those absent.
 READABLE_VERSIONS = (1, 2)
 # A request is written at the lowest version that holds it, so an app that reads version 1 still
 # runs every request that asks for nothing new.
@@ -66,6 +66,8 @@ class InputsSpec:
     kind: str = "random"  # "random" or "npy"
     seed: int | None = 0
     files: list[str] | None = None
+    # random only (version 2): one shape per input, for a model with free dimensions
+    shapes: list[list[int]] | None = None
 
 
 @dataclass
@@ -84,13 +86,17 @@ class BenchRequest:
         for name in _REQUEST_V2_RUNS:
             if runs[name] is None:
                 del runs[name]
-        version = max(self.schema_version, 2 if any(name in runs for name in _REQUEST_V2_RUNS) else 1)
+        shapes = self.inputs.shapes if self.inputs.kind == "random" else None
+        version = max(self.schema_version, 2 if shapes or any(name in runs for name in _REQUEST_V2_RUNS) else 1)
+        inputs = ({"kind": "random", "seed": self.inputs.seed} if self.inputs.kind == "random"
+                  else {"kind": self.inputs.kind, "files": list(self.inputs.files or [])})
+        if shapes:
+            inputs["shapes"] = [[int(d) for d in shape] for shape in shapes]
         data = {"schema_version": version, "run_id": self.run_id,
                 "model": _drop_none(dataclasses.asdict(self.model)),
                 "delegate": dataclasses.asdict(self.delegate),
                 "runs": runs,
-                "inputs": ({"kind": "random", "seed": self.inputs.seed} if self.inputs.kind == "random"
-                           else {"kind": self.inputs.kind, "files": list(self.inputs.files or [])}),
+                "inputs": inputs,
                 "save_outputs": self.save_outputs}
         if self.output_dir is not None:
             data["output_dir"] = self.output_dir
@@ -104,7 +110,8 @@ class BenchRequest:
             schema_version=data["schema_version"], run_id=data["run_id"],
             model=ModelRef(**data["model"]), delegate=DelegateSpec(**data["delegate"]),
             runs=RunsSpec(**data["runs"]),
-            inputs=InputsSpec(kind=inputs["kind"], seed=inputs.get("seed"), files=inputs.get("files")),
+            inputs=InputsSpec(kind=inputs["kind"], seed=inputs.get("seed"), files=inputs.get("files"),
+                              shapes=inputs.get("shapes")),
             save_outputs=data["save_outputs"], output_dir=data.get("output_dir"))
 
 
@@ -337,6 +344,8 @@ def _check_version_fields(kind: str, data: dict, *, where: str) -> None:
     else:
         runs = data.get("runs")
         found = [f"runs.{name}" for name in _REQUEST_V2_RUNS if isinstance(runs, dict) and name in runs]
+        inputs = data.get("inputs")
+        found += ["inputs.shapes"] if isinstance(inputs, dict) and "shapes" in inputs else []
     if found:
         raise ProtocolError(f"{where}: {found[0]} is a schema version 2 field but the {kind} says "
                             "schema_version 1", hint="write schema_version 2")

@@ -366,4 +366,12 @@ def test_a_free_height_and_width_model_benches_on_the_phone_at_the_data_shape(in
     assert result.exit_code == 0, result.output
     random = _bench_direct(installed, model, tmp_path / "out_random")
     assert random.exit_code != 0 and "free dimensions besides the batch" in random.stderr
-    assert "--data" in random.stderr
+    assert "--data" in random.stderr and "--input-shape" in random.stderr
+    shaped = CliRunner().invoke(cli, ["bench", str(model), "--target", "device", "--adb", "direct", "--connect",
+                                      installed.address, "--runs", "2", "--warmup", "0", "--input-shape",
+                                      "1,16,24,1", "-o", str(tmp_path / "out_shaped"), "--json"],
+                                catch_exceptions=False)
+    assert shaped.exit_code == 0, shaped.output
+    run_dir = Path(summary_of(shaped)["runs"][0]["result_path"]).parent
+    sent = json.loads((run_dir / "request.json").read_text())
+    assert sent["schema_version"] == 2 and sent["inputs"]["shapes"] == [[1, 16, 24, 1]]

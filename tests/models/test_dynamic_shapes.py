@@ -43,10 +43,72 @@ def test_bench_runs_a_free_height_width_model_at_the_data_shape(free_hw, tmp_pat
     assert run.latency_ms_p50 > 0
 
 
-def test_bench_with_random_inputs_asks_for_real_ones(free_hw, tmp_path):
-    from mobilekit.benchmark.core import bench
-    from mobilekit.errors import BenchError
+def test_bench_with_random_inputs_asks_for_real_ones_or_a_shape(free_hw, tmp_path):
+    from click.testing import CliRunner
 
-    with pytest.raises(BenchError, match="free dimensions besides the batch.*give real inputs"):
-        bench(free_hw / "free.tflite", target="host", threads=[1], delegates=["xnnpack"],
-              runs=3, warmup=1, output_dir=tmp_path / "r")
+    from mobilekit.cli import cli
+
+    result = CliRunner().invoke(cli, ["bench", str(free_hw / "free.tflite"), "--target", "host", "--runs", "2",
+                                      "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "free dimensions besides the batch (?, ?, ?, 3)" in result.stderr
+    assert "--data" in result.stderr and "--input-shape 1,224,224,3" in result.stderr
+    assert not (tmp_path / "r" / "runs").exists()  # refused before any run
+
+
+@pytest.fixture(scope="module")
+def free_conv(tmp_path_factory):
+    """Free height/width and an output whose shape follows the input's: what ran shows."""
+    from mobilekit._compat import keras
+    from mobilekit.conversion import convert
+
+    k = keras()
+    inputs = k.Input((None, None, 2))
+    model = k.Model(inputs, k.layers.Conv2D(3, 3)(inputs))  # VALID: out = in - 2
+    path = tmp_path_factory.mktemp("free_conv") / "conv.tflite"
+    convert(model, path)
+    return path
+
+
+def test_bench_random_inputs_run_at_the_input_shape_asked_for(free_conv, tmp_path):
+    from mobilekit.benchmark.core import bench
+    from mobilekit.results import protocol
+
+    summary = bench(free_conv, target="host", threads=[1], delegates=["xnnpack"], runs=2, warmup=0,
+                    output_dir=tmp_path / "b", input_shape=["1,40,30,2"], save_outputs=True)
+    run = summary.runs[0]
+    assert run.status == "ok", run
+    assert "at 1x40x30x2" in summary.inputs
+    outputs = np.load(tmp_path / "b" / "runs" / "host" / run.run_key / "outputs.npy", allow_pickle=False)
+    assert outputs.shape == (1, 38, 28, 3)
+    request = protocol.load_request(tmp_path / "b" / "runs" / "host" / run.run_key / "request.json")
+    assert request.schema_version == 2 and request.inputs.shapes == [[1, 40, 30, 2]]
+    # Another shape is another measurement, not a resumed one.
+    other = bench(free_conv, target="host", threads=[1], delegates=["xnnpack"], runs=2, warmup=0,
+                  output_dir=tmp_path / "b", input_shape=["2x20x20x2"])
+    assert not other.runs[0].resumed and other.runs[0].run_key != run.run_key
+
+
+@pytest.mark.parametrize("shape, says", [
+    (["1,40,30,3"], "does not fit input"),
+    (["1,40,30"], "does not fit input"),
+    (["1,0,30,2"], "does not fit input"),
+    (["1,40,30,2", "1,4,4,2"], "gives 2 shape(s) but conv.tflite has 1 input(s)"),
+    (["1;40;30;2"], "is not a shape"),
+])
+def test_a_bad_input_shape_is_a_usage_error_before_any_run(free_conv, tmp_path, shape, says):
+    from mobilekit.benchmark.core import bench
+    from mobilekit.errors import UsageError
+
+    with pytest.raises(UsageError, match=None) as caught:
+        bench(free_conv, target="host", runs=2, output_dir=tmp_path / "b", input_shape=shape)
+    assert says in caught.value.message
+
+
+def test_input_shape_with_data_is_refused(free_hw, tmp_path):
+    from mobilekit.benchmark.core import bench
+    from mobilekit.errors import UsageError
+
+    with pytest.raises(UsageError, match="with --data the model runs at the data's shape"):
+        bench(free_hw / "free.tflite", target="host", runs=2, data=str(free_hw / "data.npz"),
+              input_shape=["1,8,8,3"], output_dir=tmp_path / "b")

@@ -69,6 +69,8 @@ def test_invalid_request_is_refused_naming_the_field(path):
         "save_outputs_missing": "save_outputs", "schema_version_3": "schema version 3",
         "v1_with_duration_secs": "runs.duration_secs", "runs_duration_secs_zero": "runs.duration_secs",
         "runs_telemetry_interval_secs_negative": "runs.telemetry_interval_secs",
+        "inputs_shapes_in_v1": "inputs.shapes", "inputs_shapes_empty": "inputs",
+        "inputs_shapes_zero_dimension": "inputs",
     }[stem]
     assert expected_word in message
 

@@ -22,8 +22,8 @@ import org.json.JSONObject;
  * A parsed, validated bench request. The rules are those of the Python package's
  * bench_request.schema.json (schema versions 1 and 2), checked by hand because Android ships no
  * JSON Schema validator; the shared fixtures in tests/fixtures/protocol keep the two in step.
- * Version 2 adds runs.duration_secs and runs.telemetry_interval_secs, both optional; a version-1
- * request may not carry them.
+ * Version 2 adds runs.duration_secs, runs.telemetry_interval_secs and inputs.shapes, all optional;
+ * a version-1 request may not carry them.
  */
 public final class BenchRequest {
     /** The newest version this app reads (and writes, when a request needs it). */
@@ -134,11 +134,18 @@ public final class BenchRequest {
         public final String kind;
         public final long seed;
         public final List<String> files;
+        /** Random inputs only (version 2): one shape per input, for a model with free dimensions; else null. */
+        public final List<int[]> shapes;
 
         Inputs(String kind, long seed, List<String> files) {
+            this(kind, seed, files, null);
+        }
+
+        Inputs(String kind, long seed, List<String> files, List<int[]> shapes) {
             this.kind = kind;
             this.seed = seed;
             this.files = Collections.unmodifiableList(new ArrayList<>(files));
+            this.shapes = shapes == null ? null : Collections.unmodifiableList(new ArrayList<>(shapes));
         }
 
         public boolean isRandom() {
@@ -253,7 +260,12 @@ public final class BenchRequest {
         Double telemetryInterval = runsJson.has("telemetry_interval_secs")
                 ? number(runsJson, "telemetry_interval_secs", "runs.telemetry_interval_secs", 0.0, false, 0.0) : null;
 
-        Inputs inputs = inputs(object(root, "inputs", "inputs"));
+        JSONObject inputsJson = object(root, "inputs", "inputs");
+        if (schemaVersion == 1 && inputsJson.has("shapes")) {
+            throw new RequestException("inputs.shapes", "is a schema version 2 field but the request says "
+                    + "schema_version 1: write schema_version 2");
+        }
+        Inputs inputs = inputs(inputsJson);
 
         Object save = root.opt("save_outputs");
         if (!(save instanceof Boolean)) {
@@ -271,10 +283,10 @@ public final class BenchRequest {
     private static Inputs inputs(JSONObject json) throws RequestException {
         Object kind = json.opt("kind");
         if ("random".equals(kind)) {
-            checkKeys(json, keys("kind", "seed"), "inputs.");
+            checkKeys(json, keys("kind", "seed", "shapes"), "inputs.");
             require(json, "inputs.", "seed");
             long seed = integer(json, "seed", "inputs.seed", 0, Long.MAX_VALUE);
-            return new Inputs("random", seed, Collections.<String>emptyList());
+            return new Inputs("random", seed, Collections.<String>emptyList(), json.has("shapes") ? shapes(json) : null);
         }
         if ("npy".equals(kind)) {
             checkKeys(json, keys("kind", "files"), "inputs.");
@@ -299,6 +311,35 @@ public final class BenchRequest {
             throw new RequestException("inputs.kind", "missing: use {\"kind\": \"random\", \"seed\": 0} or {\"kind\": \"npy\", \"files\": [...]}");
         }
         throw new RequestException("inputs.kind", "unknown input kind " + describe(kind) + ": use \"random\" or \"npy\"");
+    }
+
+    private static List<int[]> shapes(JSONObject json) throws RequestException {
+        Object value = json.opt("shapes");
+        if (!(value instanceof JSONArray) || ((JSONArray) value).length() == 0) {
+            throw new RequestException("inputs.shapes", "must be a non-empty list of shapes, one per model input, got "
+                    + describe(value));
+        }
+        JSONArray array = (JSONArray) value;
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < array.length(); i++) {
+            String field = "inputs.shapes[" + i + "]";
+            Object shape = array.opt(i);
+            if (!(shape instanceof JSONArray)) {
+                throw new RequestException(field, "must be a list of dimensions, got " + describe(shape));
+            }
+            JSONArray dims = (JSONArray) shape;
+            int[] dimensions = new int[dims.length()];
+            for (int d = 0; d < dimensions.length; d++) {
+                Object dim = dims.opt(d);
+                if (!(dim instanceof Integer || dim instanceof Long) || ((Number) dim).longValue() < 1
+                        || ((Number) dim).longValue() > Integer.MAX_VALUE) {
+                    throw new RequestException(field, "dimensions must be integers of at least 1, got " + describe(dim));
+                }
+                dimensions[d] = ((Number) dim).intValue();
+            }
+            out.add(dimensions);
+        }
+        return out;
     }
 
     // ---- paths
@@ -371,6 +412,17 @@ public final class BenchRequest {
             i.put("kind", inputs.kind);
             if (inputs.isRandom()) {
                 i.put("seed", inputs.seed);
+                if (inputs.shapes != null) {
+                    JSONArray shapes = new JSONArray();
+                    for (int[] shape : inputs.shapes) {
+                        JSONArray dims = new JSONArray();
+                        for (int size : shape) {
+                            dims.put(size);
+                        }
+                        shapes.put(dims);
+                    }
+                    i.put("shapes", shapes);
+                }
             } else {
                 i.put("files", new JSONArray(inputs.files));
             }

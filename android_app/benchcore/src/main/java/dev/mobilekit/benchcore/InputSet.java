@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -35,28 +36,41 @@ public final class InputSet {
      * stored shapes do: for a model with free dimensions, each free dimension after the batch takes
      * the size of the .npy file's (read from its header only); the batch stays as stored, as the host
      * runner feeds it. A file that does not fit is left to {@link #prepare} to name. Random inputs
-     * cannot give a free height or width a size, so they are refused for such a model.
+     * take the request's shapes (checked against the model: only free dimensions may differ);
+     * without them they cannot give a free height or width a size, and are refused.
      */
     public static List<int[]> shapesFor(BenchRequest request, List<TfliteModel.Input> declared) throws RequestException {
-        if (declared == null) {
-            return null;
-        }
-        boolean free = false;
-        for (TfliteModel.Input input : declared) {
-            free |= input.hasFreeDims();
-        }
-        if (!free) {
-            return null;
-        }
         if (request.inputs.isRandom()) {
-            for (TfliteModel.Input input : declared) {
+            List<int[]> asked = request.inputs.shapes;
+            if (asked != null) {
+                if (declared != null && asked.size() != declared.size()) {
+                    throw new RequestException("inputs.shapes", String.format(Locale.ROOT,
+                            "gives %d shape%s but the model has %d input%s: give one per input, in order",
+                            asked.size(), asked.size() == 1 ? "" : "s", declared.size(), declared.size() == 1 ? "" : "s"));
+                }
+                for (int i = 0; declared != null && i < asked.size(); i++) {
+                    String problem = TfliteModel.misfit(declared.get(i), asked.get(i));
+                    if (problem != null) {
+                        throw new RequestException("inputs.shapes[" + i + "]", problem);
+                    }
+                }
+                return asked;
+            }
+            for (TfliteModel.Input input : declared == null ? Collections.<TfliteModel.Input>emptyList() : declared) {
                 if (input.hasFreeDimsBesidesBatch()) {
                     throw new RequestException("inputs", String.format(Locale.ROOT,
                             "model input '%s' has free dimensions besides the batch %s: random inputs would be 1 wide "
-                                    + "there; give real inputs (bench --data) at the shape to measure",
+                                    + "there; give real inputs (bench --data) or the shape to measure (bench --input-shape)",
                             input.name, Arrays.toString(input.signature())));
                 }
             }
+            return null;
+        }
+        boolean free = false;
+        for (TfliteModel.Input input : declared == null ? Collections.<TfliteModel.Input>emptyList() : declared) {
+            free |= input.hasFreeDims();
+        }
+        if (!free) {
             return null;
         }
         List<File> files = request.inputFiles();

@@ -184,4 +184,43 @@ public class InputSetTest {
         }
         assertEquals(null, InputSet.shapesFor(random, Arrays.asList(declared("v", new int[] {1, 8}, new int[] {-1, 8}))));
     }
+
+    private BenchRequest randomAt(int[]... shapes) throws Exception {
+        JSONObject j = BenchRequestTest.valid();
+        j.put("schema_version", 2);
+        JSONArray list = new JSONArray();
+        for (int[] shape : shapes) {
+            JSONArray dims = new JSONArray();
+            for (int d : shape) {
+                dims.put(d);
+            }
+            list.put(dims);
+        }
+        j.put("inputs", new JSONObject().put("kind", "random").put("seed", 0).put("shapes", list));
+        return BenchRequest.fromJson(j, tmp.getRoot());
+    }
+
+    @Test
+    public void randomInputsTakeTheRequestedShapeOfTheFreeDimensions() throws Exception {
+        List<TfliteModel.Input> model = Arrays.asList(declared("img", new int[] {1, 1, 1, 3}, new int[] {-1, -1, -1, 3}));
+        List<int[]> shapes = InputSet.shapesFor(randomAt(new int[] {2, 64, 48, 3}), model);
+        assertArrayEquals(new int[] {2, 64, 48, 3}, shapes.get(0));
+        InputSet set = InputSet.random(0, Arrays.asList(new TensorSpec("img", DType.FLOAT32, shapes.get(0))));
+        assertEquals(2 * 64 * 48 * 3 * 4, set.newBuffers()[0].capacity());
+        for (int[] bad : new int[][] {{1, 64, 48, 4}, {1, 64, 48}}) {
+            try {
+                InputSet.shapesFor(randomAt(bad), model);
+                fail("accepted " + Arrays.toString(bad));
+            } catch (RequestException e) {
+                assertEquals("inputs.shapes[0]", e.field);
+            }
+        }
+        try {
+            InputSet.shapesFor(randomAt(new int[] {1, 8, 8, 3}, new int[] {1, 8, 8, 3}), model);
+            fail("two shapes for one input accepted");
+        } catch (RequestException e) {
+            assertEquals("inputs.shapes", e.field);
+            assertTrue(e.getMessage(), e.getMessage().contains("gives 2 shapes but the model has 1 input"));
+        }
+    }
 }
