@@ -65,7 +65,8 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
 
     A model with several inputs calibrates on an .npz with one array per input, each named
     after its input (the Keras Input name, or the SavedModel signature key); a SavedModel with
-    several signatures and no serving_default needs --signature NAME.
+    several signatures and no serving_default needs --signature NAME. A model pruned for latency
+    keeps its pruned kernels stored sparse with --keep-float too (the float layers' as well).
 
     \b
     Example:
@@ -166,7 +167,7 @@ def format_convert(result) -> str:
     if kept is not None:
         if kept["requested"] is not None:
             rows.append(("kept float", (", ".join(kept["layers"]) or "none")
-                         + f" (+{kept['size_cost_bytes']:,} bytes)"))
+                         + f" ({kept['size_cost_bytes']:+,} bytes)"))
         if kept["top1"] is not None:
             budget = kept["max_accuracy_drop"]
             all_int8 = ("" if kept["int8_top1"] is None

@@ -55,12 +55,15 @@ class Calibrated:
         """``converter``: a TFLiteConverter configured for int8 (optimizations set); ``samples``:
         the calibration inputs, (N, ...) for a single-input model; ``layer_names``: the Keras
         model's layer names, to tie ops to layers; ``input_type``/``output_type``: tf dtypes of
-        the model's interface (None = float32)."""
-        from .._compat import calibrated_model
+        the model's interface (None = float32). When the converter asks for sparse storage
+        (``EXPERIMENTAL_SPARSITY``, a model pruned for latency), every quantized model keeps its
+        pruned kernels stored sparse."""
+        from .._compat import calibrated_model, stores_sparse
 
         self.samples = samples
         self.layer_names = list(layer_names)
         self.input_type, self.output_type = input_type, output_type
+        self.sparse = stores_sparse(converter)
 
         def representative_dataset():
             for index in range(len(samples)):
@@ -76,7 +79,7 @@ class Calibrated:
         from .._compat import quantize_calibrated
 
         return quantize_calibrated(self.calibrated, input_type=self.input_type,
-                                   output_type=self.output_type,
+                                   output_type=self.output_type, sparsify=self.sparse,
                                    denylisted_nodes=self.tensors_of(keep_float))
 
     def op_errors(self) -> list[OpError]:
