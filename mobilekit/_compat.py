@@ -185,36 +185,53 @@ def tool_versions(include_tf: bool = True) -> ToolVersions:
 _NUMERIC_VERIFY = "NumericVerify"
 
 
+def stores_sparse(converter) -> bool:
+    """Whether ``converter`` stores pruned kernels sparse (``Optimize.EXPERIMENTAL_SPARSITY``)."""
+    return tf().lite.Optimize.EXPERIMENTAL_SPARSITY in list(converter.optimizations or [])
+
+
 def calibrated_model(converter) -> bytes:
     """The converter's float model carrying calibration statistics (no quantization applied).
 
     ``converter`` must have optimizations and a representative dataset set; it is left as it was
-    found. Quantizing the result with ``quantize_calibrated`` reproduces ``converter.convert()``.
+    found. Quantizing the result with ``quantize_calibrated`` reproduces ``converter.convert()``
+    (with ``sparsify=stores_sparse(converter)``). The calibrated model itself is kept dense:
+    with ``EXPERIMENTAL_SPARSITY`` the converter sparsifies it after calibration, and the MLIR
+    quantizer turns that sparse float model into one with no ops at all (TF 2.21), which the
+    quantization debugger refuses ("Please check if the quantized model is in debug mode").
     """
-    saved = converter._experimental_calibrate_only
+    saved = converter._experimental_calibrate_only, converter.optimizations
+    sparsity = tf().lite.Optimize.EXPERIMENTAL_SPARSITY
     converter._experimental_calibrate_only = True
+    converter.optimizations = [o for o in list(converter.optimizations or []) if o != sparsity]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return converter.convert()
     finally:
-        converter._experimental_calibrate_only = saved
+        converter._experimental_calibrate_only, converter.optimizations = saved
 
 
 def quantize_calibrated(calibrated: bytes, *, input_type=None, output_type=None,
-                        denylisted_nodes=None, numeric_verify: bool = False) -> bytes:
+                        denylisted_nodes=None, numeric_verify: bool = False,
+                        sparsify: bool = False) -> bytes:
     """Quantize a calibrated model to int8 keeping the ops named in ``denylisted_nodes`` (their
-    output tensor names) in float; QUANTIZE/DEQUANTIZE pairs are placed around them."""
+    output tensor names) in float; QUANTIZE/DEQUANTIZE pairs are placed around them.
+    ``sparsify``: store mostly-zero kernels sparse afterwards (int8 and float ones, read through
+    DENSIFY), as the converter's ``EXPERIMENTAL_SPARSITY`` does after its own quantization."""
     from tensorflow.lite.python import convert as lite_convert
 
     tensorflow = tf()
     with _quiet_native_stderr():  # the quantizer prints its options on fd 2
-        return lite_convert.mlir_quantize(
+        content = lite_convert.mlir_quantize(
             calibrated, disable_per_channel=False,
             input_data_type=input_type or tensorflow.float32,
             output_data_type=output_type or tensorflow.float32,
             enable_numeric_verify=numeric_verify,
             denylisted_nodes=list(denylisted_nodes) if denylisted_nodes else None)
+        if sparsify:
+            content = lite_convert.mlir_sparsify(content)
+    return content
 
 
 def quantization_debugger_rows(debug_model: bytes, dataset) -> list[dict]:

@@ -66,7 +66,7 @@ def diagnose(model, calibration, *, data=None, calibration_samples: int | None =
     ``what_if`` layers."""
     if what_if < 0:
         raise UsageError(f"--what-if must be 0 or more, got {what_if}")
-    from ..conversion.selective import ranked, top1_of
+    from ..conversion.selective import labelled_inputs, ranked, top1_of
 
     started = time.perf_counter()
     loaded, calibrated = prepare_int8(model, calibration, calibration_samples=calibration_samples,
@@ -76,15 +76,14 @@ def diagnose(model, calibration, *, data=None, calibration_samples: int | None =
     int8 = calibrated.quantize()
     result = DiagnoseResult(
         model=loaded.source, calibration_source=str(calibration),
-        calibration_samples=int(len(calibrated.samples)), ops=calibrated.op_errors(),
+        calibration_samples=calibrated.sample_count, ops=calibrated.op_errors(),
         layers=layers, ranking=ranking, int8_size_bytes=len(int8))
     if data is not None:
-        from ..data import load_labelled
+        from ..data.loaders import sample_count
         from .evaluation import accuracy_from_outputs, reference_predict
 
-        x, y = load_labelled(data, input_shape=loaded.input_shapes()[0], normalize=normalize,
-                             limit=limit)
-        result.data, result.samples = str(data), int(len(x))
+        x, y = labelled_inputs(loaded, data, normalize=normalize, limit=limit)
+        result.data, result.samples = str(data), sample_count(x)
         result.float_top1 = accuracy_from_outputs(reference_predict(loaded.model, x)[0], y)["top1"]
         result.int8_top1 = top1_of(int8, x, y)
         result.what_if = []

@@ -37,7 +37,8 @@ from ._optimize_options import format_optimization, optimize_options
                    "on --data (or --val); when missed, the files are written and the exit code "
                    "is 3.")
 @click.option("--data", "data", metavar="DATA",
-              help="Labelled data (.npz with x, y) for --keep-float/--max-accuracy-drop "
+              help="Labelled data (.npz with x, y; for several inputs one array per input, "
+                   "named after it, and y) for --keep-float/--max-accuracy-drop "
                    "[default: --val when optimizing].")
 @click.option("--keep-float-size-cap", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="FRACTION",
@@ -64,8 +65,10 @@ def convert_command(model, output, quantize, calibration, calibration_samples, i
     sample count, conversion time and tool versions.
 
     A model with several inputs calibrates on an .npz with one array per input, each named
-    after its input (the Keras Input name, or the SavedModel signature key); a SavedModel with
-    several signatures and no serving_default needs --signature NAME.
+    after its input (the Keras Input name, or the SavedModel signature key), and so does
+    --keep-float/--max-accuracy-drop's --data (plus y); a SavedModel with several signatures and
+    no serving_default needs --signature NAME. A model pruned for latency keeps its pruned
+    kernels stored sparse with --keep-float too (the float layers' kernels as well).
 
     \b
     Example:
@@ -166,7 +169,7 @@ def format_convert(result) -> str:
     if kept is not None:
         if kept["requested"] is not None:
             rows.append(("kept float", (", ".join(kept["layers"]) or "none")
-                         + f" (+{kept['size_cost_bytes']:,} bytes)"))
+                         + f" ({kept['size_cost_bytes']:+,} bytes)"))
         if kept["top1"] is not None:
             budget = kept["max_accuracy_drop"]
             all_int8 = ("" if kept["int8_top1"] is None

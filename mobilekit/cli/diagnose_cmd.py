@@ -19,8 +19,9 @@ from ._common import echo_json, run_command
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=None, metavar="N",
               help="Use the first N calibration samples [default: 200].")
 @click.option("--data", metavar="DATA",
-              help="Labelled data (.npz with x, y, or an image folder): adds float and int8 top-1 "
-                   "and the what-if for the worst layers.")
+              help="Labelled data (.npz with x, y, or an image folder; for several inputs an "
+                   ".npz with one array per input, named after it, and y): adds float and int8 "
+                   "top-1 and the what-if for the worst layers.")
 @click.option("--what-if", "what_if", type=click.IntRange(min=0), default=DEFAULT_WHAT_IF,
               show_default=True, metavar="K",
               help="With --data: top-1 with each of the worst K layers kept float, alone and "

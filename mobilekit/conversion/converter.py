@@ -138,9 +138,6 @@ def convert(model, output, *, quantize: str = "none", calibration=None,
     from .._compat import tool_versions
     conversion_started = time.perf_counter()
     keep_record = None
-    if selective and isinstance(samples, dict):
-        raise UsageError("--keep-float and --max-accuracy-drop support single-input models; this "
-                         f"model has {len(samples)} inputs")
     if selective:
         from .selective import DEFAULT_SIZE_CAP, keep_float_convert
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..data.loaders import sample_count
 from ..errors import UsageError
 
 
@@ -51,32 +52,46 @@ class Calibrated:
     """One calibration of a model for int8: ``quantize(keep_float)`` re-quantizes in well under a
     second, so trying many float-layer sets costs no new calibration."""
 
-    def __init__(self, converter, samples, *, layer_names=(), input_type=None, output_type=None):
+    def __init__(self, converter, samples, *, layer_names=(), input_type=None, output_type=None,
+                 input_names=None):
         """``converter``: a TFLiteConverter configured for int8 (optimizations set); ``samples``:
-        the calibration inputs, (N, ...) for a single-input model; ``layer_names``: the Keras
-        model's layer names, to tie ops to layers; ``input_type``/``output_type``: tf dtypes of
-        the model's interface (None = float32)."""
-        from .._compat import calibrated_model
+        the calibration inputs: an (N, ...) array for a single-input model; for several inputs a
+        {input name: (N, ...) array} dict (what the plain converter calibrates on), or a list of
+        arrays in input order (named by ``input_names`` when given, else in the order of the
+        graph's input tensors); ``layer_names``: the Keras model's layer names, to tie ops to
+        layers; ``input_type``/``output_type``: tf dtypes of the model's interface (None =
+        float32). When the converter asks for sparse storage (``EXPERIMENTAL_SPARSITY``, a model
+        pruned for latency), every quantized model keeps its pruned kernels stored sparse."""
+        from .._compat import calibrated_model, stores_sparse
 
+        if isinstance(samples, (list, tuple)) and input_names is not None:
+            if len(samples) != len(input_names):
+                raise UsageError(f"{len(samples)} calibration arrays for a model with "
+                                 f"{len(input_names)} inputs ({', '.join(input_names)})")
+            samples = dict(zip(input_names, samples))
         self.samples = samples
         self.layer_names = list(layer_names)
         self.input_type, self.output_type = input_type, output_type
+        self.sparse = stores_sparse(converter)
 
         def representative_dataset():
-            for index in range(len(samples)):
-                yield [samples[index:index + 1]]
+            for index in range(sample_count(samples)):
+                yield _sample(samples, index)
 
-        self._dataset = representative_dataset
         converter.representative_dataset = representative_dataset
         self.calibrated = calibrated_model(converter)
         self._errors = None
+
+    @property
+    def sample_count(self) -> int:
+        return sample_count(self.samples)
 
     def quantize(self, keep_float=()) -> bytes:
         """The int8 model with the named layers (or op output tensors) left in float."""
         from .._compat import quantize_calibrated
 
         return quantize_calibrated(self.calibrated, input_type=self.input_type,
-                                   output_type=self.output_type,
+                                   output_type=self.output_type, sparsify=self.sparse,
                                    denylisted_nodes=self.tensors_of(keep_float))
 
     def op_errors(self) -> list[OpError]:
@@ -85,7 +100,13 @@ class Calibrated:
             from .._compat import quantization_debugger_rows, quantize_calibrated
 
             debug_model = quantize_calibrated(self.calibrated, numeric_verify=True)
-            rows = quantization_debugger_rows(debug_model, self._dataset)
+            order = _input_order(debug_model, self.samples)
+
+            def dataset():  # the debugger feeds plain lists, in the graph's input order
+                for index in range(sample_count(self.samples)):
+                    yield _sample(self.samples, index, order)
+
+            rows = quantization_debugger_rows(debug_model, dataset)
             self._errors = [_op_error(row, position, self.layer_names)
                             for position, row in enumerate(rows)]
             for before, error in zip(self._errors, self._errors[1:]):
@@ -240,13 +261,65 @@ def keras_layer_of(tensor: str, layer_names) -> str:
 
 
 def top1_of(content: bytes, x, y, *, batch_size: int = 64) -> float:
-    """Top-1 (0..1) of a .tflite model's bytes on labelled arrays, run in LiteRT with XNNPACK."""
+    """Top-1 (0..1) of a .tflite model's bytes on labelled arrays, run in LiteRT with XNNPACK.
+    ``x``: an array, a {input name: array} dict (fed by the model's input names), or a list of
+    arrays in the model's input order."""
     from ..analysis.evaluation import accuracy_from_outputs
     from ..models.tflite import open_interpreter, run_over_samples
 
     interpreter = open_interpreter(content, where="int8 candidate")
-    outputs, _ = run_over_samples(interpreter, np.asarray(x), batch_size=batch_size, progress=False)
+    fed = np.asarray(x) if not isinstance(x, (dict, list, tuple)) else x
+    if isinstance(x, dict):
+        fed = [x[name] for name in _input_order(interpreter, x)]
+    outputs, _ = run_over_samples(interpreter, fed, batch_size=batch_size, progress=False)
     return accuracy_from_outputs(outputs, y)["top1"]
+
+
+def _sample(samples, index, order=None):
+    """One calibration sample, batch of one: ``[array]``; a dict keyed by input name (or, with
+    ``order``, a list in that order); a list as given."""
+    if isinstance(samples, dict):
+        if order is not None:
+            return [samples[name][index:index + 1] for name in order]
+        return {name: values[index:index + 1] for name, values in samples.items()}
+    if isinstance(samples, (list, tuple)):
+        return [values[index:index + 1] for values in samples]
+    return [samples[index:index + 1]]
+
+
+def _input_order(model, samples) -> list | None:
+    """The names of ``samples`` (a dict) in the input order of ``model`` (bytes or an interpreter);
+    None for an array or a list, which are fed as they are."""
+    if not isinstance(samples, dict):
+        return None
+    from ..models.tflite import input_names, open_interpreter
+
+    interpreter = model if not isinstance(model, (bytes, bytearray)) else open_interpreter(
+        bytes(model), where="int8 model")
+    names = input_names(interpreter)
+    missing = [name for name in names if name not in samples]
+    if missing:
+        raise UsageError(f"the int8 model's input(s) {', '.join(missing)} have no array among "
+                         f"{', '.join(samples)}", hint="name one array after each model input")
+    return names
+
+
+def labelled_inputs(loaded, data, *, normalize=None, limit=None):
+    """(x, y) to score a model on: ``x`` an array for a single-input model, a {input name: array}
+    dict for several (an .npz with one array per input, named after it, and y)."""
+    from ..data import load_labelled
+    from ..data.labels import class_labels
+    from ..data.loaders import load_named_inputs
+
+    shapes = loaded.input_shapes()
+    if len(shapes) == 1:
+        return load_labelled(data, input_shape=shapes[0], normalize=normalize, limit=limit)
+    if normalize is not None and normalize != "none":
+        raise UsageError(f"--normalize {normalize} applies to image folders; a model with "
+                         f"{len(shapes)} inputs reads an .npz used as stored")
+    x, y = load_named_inputs(data, dict(zip(loaded.input_names(), shapes)), limit=limit,
+                             labelled=True, what="data")
+    return x, class_labels(y, count=sample_count(x), where=f"labels in {data}")
 
 
 def calibrate(converter, samples, loaded, *, io_type: str = "float32") -> Calibrated:
@@ -254,9 +327,10 @@ def calibrate(converter, samples, loaded, *, io_type: str = "float32") -> Calibr
     from .._compat import tf
 
     dtype = {"float32": None, "int8": tf().int8, "uint8": tf().uint8}[io_type]
+    names = loaded.input_names() if isinstance(samples, (list, tuple)) else None
     return Calibrated(converter, samples,
                       layer_names=[layer.name for layer in getattr(loaded.model, "layers", [])],
-                      input_type=dtype, output_type=dtype)
+                      input_type=dtype, output_type=dtype, input_names=names)
 
 
 DEFAULT_SIZE_CAP = 1.0   # --keep-float auto never makes a model larger than its float32 twin
@@ -276,9 +350,10 @@ def keep_float_convert(converter, samples, loaded, keep_float, *, data=None,
         raise UsageError("--keep-float auto needs --max-accuracy-drop PTS and labelled data "
                          "(--data, or --val when optimizing) to measure top-1 on")
     check_budget_arguments(data, max_accuracy_drop)
+    # The labelled data first: a wrong file is refused before the calibration's work.
+    record, score = _baseline(loaded, data, reference, normalize, max_accuracy_drop)
     calibrated = calibrate(converter, samples, loaded, io_type=io_type)
     int8 = calibrated.quantize()
-    record, score = _baseline(loaded, data, reference, normalize, max_accuracy_drop)
     record.update(requested=requested, int8_size_bytes=len(int8))
     if requested == "auto":
         content, search = keep_float_auto(
@@ -317,11 +392,10 @@ def _baseline(loaded, data, reference, normalize, max_accuracy_drop):
     if data is None:
         return record, None
     from ..analysis.evaluation import accuracy_from_outputs, reference_predict
-    from ..data import load_labelled
 
-    x, y = load_labelled(data, input_shape=loaded.input_shapes()[0], normalize=normalize)
+    x, y = labelled_inputs(loaded, data, normalize=normalize)
     outputs, described = reference_predict(loaded.model if reference is None else reference, x)
-    record.update(data=str(data), samples=int(len(x)), reference=described,
+    record.update(data=str(data), samples=sample_count(x), reference=described,
                   float_top1=accuracy_from_outputs(outputs, y)["top1"])
     if reference is not None:  # an optimized model: how much the optimization itself lost
         record["optimized_top1"] = accuracy_from_outputs(
