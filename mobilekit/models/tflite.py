@@ -161,15 +161,36 @@ def weight_sparsity(interpreter, details, constants) -> dict:
             values = interpreter.get_tensor(index)
         except ValueError:  # no readable buffer (e.g. a variable); not a stored weight
             continue
-        zero_point = _zero_point_for(detail, values)
-        zero_count = int(np.count_nonzero(values == zero_point))
-        per_tensor.append({"index": index, "name": detail["name"],
-                           "shape": [int(d) for d in values.shape], "dtype": dtype.name,
-                           "size": int(values.size), "zero_fraction": zero_count / max(1, values.size)})
-        total += int(values.size)
+        record = {"index": index, "name": detail["name"], "dtype": dtype.name}
+        if detail.get("sparsity_parameters"):
+            # Stored sparse (read through DENSIFY): the buffer holds only the kept values (and
+            # the zeros inside kept blocks); every value it leaves out of the dense shape is zero.
+            shape = [int(d) for d in detail["shape"]]
+            size = int(np.prod(shape))
+            shared = _one_zero_point(detail)  # int8 kernels are symmetric: one zero point, 0
+            zero_point = shared[0] if shared else 0
+            zero_count = size - int(values.size) + int(np.count_nonzero(values == zero_point))
+            record.update(shape=shape, size=size, stored_sparse=True, stored_values=int(values.size))
+        else:
+            zero_point = _zero_point_for(detail, values)
+            zero_count = int(np.count_nonzero(values == zero_point))
+            size = int(values.size)
+            record.update(shape=[int(d) for d in values.shape], size=size)
+        record["zero_fraction"] = zero_count / max(1, size)
+        per_tensor.append(record)
+        total += size
         zeros += zero_count
     return {"weight_tensors": len(per_tensor), "weights_total": total, "weights_zero": zeros,
             "zero_fraction": zeros / total if total else 0.0, "per_tensor": per_tensor}
+
+
+def _one_zero_point(detail) -> tuple | None:
+    """(zero point,) when every channel of a quantized tensor shares it (int8 weights: 0)."""
+    params = detail.get("quantization_parameters") or {}
+    zero_points = np.asarray(params.get("zero_points", []), dtype=np.int64)
+    if zero_points.size == 0:
+        return (0,)
+    return (int(zero_points[0]),) if (zero_points == zero_points[0]).all() else None
 
 
 def _zero_point_for(detail, values):

@@ -52,3 +52,8 @@ def test_keep_float_on_a_model_pruned_for_latency_keeps_its_kernels_sparse(tmp_p
     assert card["accuracy_check"]["layers"] == [first]
     verification = card["optimization"]["tflite_verification"]
     assert verification["passed"], verification["failures"]
+    # The card counts the zeros a sparse kernel leaves out: 80% pruned reads as about 80% zero,
+    # not the 0% of its stored values alone.
+    stored = [t for t in card["weight_sparsity"]["per_tensor"] if t.get("stored_sparse")]
+    assert len(stored) == 2
+    assert all(t["zero_fraction"] >= 0.75 and t["stored_values"] < 0.3 * t["size"] for t in stored), stored
