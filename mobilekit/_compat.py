@@ -20,6 +20,18 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def keras_layer_name_counters():
+    """The counters tf_keras names new layers from ({(namespace, "conv2d"): next number}), or None
+    when this tf_keras keeps them elsewhere. Internal to tf_keras: reached only here."""
+    keras()
+    try:
+        from tf_keras.src import backend
+    except ImportError:
+        return None
+    counters = getattr(backend, "get_default_graph_uid_map", None)
+    return counters() if callable(counters) else None
+
+
 @functools.lru_cache(maxsize=None)
 def tf():
     """TensorFlow, imported on first use with legacy Keras selected."""

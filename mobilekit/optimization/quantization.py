@@ -2,6 +2,7 @@
 steps through ``tfmot.experimental.combine``'s schemes. The result converts to int8 only."""
 from __future__ import annotations
 
+import re
 import time
 
 from ..errors import OptimizationArgumentError, OptimizationError
@@ -38,7 +39,97 @@ def check_quantize_after_qat(quantize: str | None):
 
 
 def unsupported_layers(model) -> list[str]:
-    """'name (Class)' of each layer TF-MOT's default 8-bit scheme cannot quantize."""
+    """'name (Class)' of each layer TF-MOT's default 8-bit scheme cannot quantize, as TF-MOT
+    decides it: its layout transforms run first (a SeparableConv2D becomes a DepthwiseConv2D and
+    a Conv2D, a BatchNormalization after a convolution is folded or wrapped), so the registry
+    alone would refuse layers QAT handles. ``quantize_apply`` is tried on a copy, and each layer
+    it names as not supported is left out of the annotation and the copy tried again."""
+    from .._compat import keras, tfmot
+
+    k, quantization = keras(), tfmot().quantization.keras
+    names = {layer.name: type(layer).__name__ for layer in model.layers}
+    skipped: list[str] = []
+    reserve_layer_names(model)
+    base = k.models.clone_model(model)
+    for _ in range(len(names) + 1):
+        def annotate(layer):
+            if layer.name in skipped or type(layer).__name__ == "InputLayer":
+                return layer
+            return quantization.quantize_annotate_layer(layer)
+
+        try:
+            annotated = k.models.clone_model(base, clone_function=annotate)
+            with quantization.quantize_scope():
+                quantization.quantize_apply(annotated)
+        except RuntimeError as exc:
+            match = _NOT_SUPPORTED.search(str(exc))
+            if match is None or match.group(1) not in names or match.group(1) in skipped:
+                return _registry_unsupported(model)  # a layer TF-MOT made itself: the plain rule
+            skipped.append(match.group(1))
+            continue
+        except (ValueError, TypeError):
+            return _registry_unsupported(model)
+        return [f"{name} ({names[name]})" for name in names if name in skipped]
+    return _registry_unsupported(model)
+
+
+def reserve_layer_names(model) -> None:
+    """Move Keras's layer-name counters past every name in ``model``.
+
+    TF-MOT's layout transforms make new layers (a SeparableConv2D becomes a DepthwiseConv2D and a
+    Conv2D) and let Keras name them from its counters, which start afresh in each process. A
+    model read from a file already holds names such as conv2d_1, and a new layer given the same
+    name is wired in its place: QAT then fails with residual shapes that do not match."""
+    from .._compat import keras_layer_name_counters
+
+    counters = keras_layer_name_counters()
+    if counters is None:
+        return
+    for layer in model.submodules if hasattr(model, "submodules") else model.layers:
+        match = re.fullmatch(r"(.+?)(?:_(\d+))?", getattr(layer, "name", None) or "")
+        if match is None:
+            continue
+        key = ("", match.group(1))  # layers are named in the root namespace
+        counters[key] = max(counters[key], int(match.group(2) or 0) + 1)
+
+
+# quantize_apply's words for a layer without a QuantizeConfig (TF-MOT 0.8).
+_NOT_SUPPORTED = re.compile(r"Layer ([^:\s]+):<class '[^']+'> is not supported")
+
+
+def split_layers(base, quantized) -> dict:
+    """{layer QAT made: the layer it came from}: TF-MOT's layout transform replaces each
+    SeparableConv2D with a DepthwiseConv2D and a 1x1 Conv2D named from Keras's counters. They are
+    found by their weights, which the transform copies from the separable layer."""
+    import numpy as np
+
+    from .training import kernel_of
+
+    separable = {}
+    for layer in base.layers:
+        if type(layer).__name__ == "SeparableConv2D":
+            separable[layer.name] = (np.asarray(layer.depthwise_kernel.numpy()), kernel_of(layer))
+    if not separable:
+        return {}
+    known = {layer.name for layer in base.layers}
+    found = {}
+    for wrapper in quantized.layers:
+        inner = getattr(wrapper, "layer", wrapper)
+        kind = type(inner).__name__
+        if inner.name in known or kind not in ("DepthwiseConv2D", "Conv2D"):
+            continue
+        weight = kernel_of(wrapper)
+        if weight is None:
+            continue
+        for name, (depthwise, pointwise) in separable.items():
+            target = depthwise if kind == "DepthwiseConv2D" else pointwise
+            if target.shape == weight.shape and np.array_equal(target, weight):
+                found[inner.name] = name
+                break
+    return found
+
+
+def _registry_unsupported(model) -> list[str]:
     registry = tfmot_internal(
         "quantization.keras.default_8bit.default_8bit_quantize_registry").Default8BitQuantizeRegistry()
     found = []
@@ -118,6 +209,7 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
     else:
         annotated = quantization.quantize_annotate_model(base)
     scheme = _scheme(api, preserve)
+    reserve_layer_names(annotated)
     try:
         with quantization.quantize_scope():
             quantized = quantization.quantize_apply(annotated, scheme) if scheme is not None \
@@ -127,6 +219,10 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
                                 + ("" if skip_unsupported else
                                    "; --qat-skip-unsupported quantizes only the supported layers")
                                 ) from exc
+    split = split_layers(base, quantized)
+    if split:
+        notes.append("split for QAT as TF-MOT does (DepthwiseConv2D + 1x1 Conv2D): "
+                     + ", ".join(sorted(set(split.values()))))
     callbacks = []
     if skipped and preserve in ("prune", "prune+cluster"):
         # The prune-preserving scheme keeps zeros only in the layers it quantizes: a pruned layer
@@ -138,11 +234,18 @@ def qat(model, train, *, val=None, preserve: str | None = None, skip_unsupported
         step="qat",
         params={"preserve": preserve, "scheme": type(scheme).__name__ if scheme else
                 "Default8BitQuantizeScheme", "skip_unsupported": bool(skip_unsupported),
-                "skipped_layers": unsupported},
+                "skipped_layers": unsupported, "split_layers": split},
         wall_time_s=0.0, epochs_run=epochs_run, val_accuracy=accuracy(quantized, val),
         train_loss=logs.get("loss"), notes=notes)
     record.kernels = [stats for stats in (keras_kernel_stats(layer)
                                           for layer in kernel_layers(quantized)) if stats]
+    for kernel in record.kernels:
+        # The pointwise half carries the separable layer's name (its pruned kernel, as before
+        # the split); the depthwise half is named after it too, marked as the depthwise part.
+        original = split.get(kernel.layer)
+        if original is not None:
+            kernel.layer = original if len(kernel.shape) == 4 and kernel.shape[:2] == [1, 1] \
+                else f"{original} (depthwise)"
     _verify_preserved(record, preserve, sparsity, structure, pruned_layers, clusters,
                       clustered_layers, quantized)
     record.wall_time_s = round(time.perf_counter() - started, 3)

@@ -84,8 +84,10 @@ class OptimizeRecord:
 
     def tflite_targets(self) -> dict:
         """What the .tflite must hold, as ``verification.verify_tflite`` keyword arguments."""
-        prune, cluster = self.step("prune"), self.step("cluster")
+        prune, cluster, qat = self.step("prune"), self.step("cluster"), self.step("qat")
         return {
+            # layers QAT split in two (a SeparableConv2D), by the names the .tflite carries
+            "layer_aliases": dict(qat.params.get("split_layers") or {}) if qat else {},
             "sparsity": prune.params["sparsity"] if prune else None,
             "structure": prune.params["structure"] if prune else None,
             "pruned_layers": prune.params["layers"] if prune else None,

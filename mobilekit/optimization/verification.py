@@ -107,7 +107,7 @@ def _kernel_name(kernel) -> str:
     return f"{kernel.layer} ({tensor})" if tensor and tensor != kernel.layer else kernel.layer
 
 
-def read_kernels(model, *, layer_names=None) -> list[TfliteKernel]:
+def read_kernels(model, *, layer_names=None, layer_aliases=None) -> list[TfliteKernel]:
     """Every weight kernel of a .tflite (a path, or the flatbuffer's bytes), measured as stored
     (int8 stays int8).
 
@@ -153,16 +153,23 @@ def read_kernels(model, *, layer_names=None) -> list[TfliteKernel]:
         name = detail["name"]
         if index in expanded_from and expanded_from[index] in tensors:
             name = tensors[expanded_from[index]]["name"]
-        stats = measure_kernel(_layer_of(name, layer_names), values, in_axis=in_axis,
+        stats = measure_kernel(_layer_of(name, layer_names, layer_aliases), values, in_axis=in_axis,
                                out_axis=out_axis)
         kernels.append(TfliteKernel(**dataclasses.asdict(stats), tensor=name, op=op["op_name"],
                                     dtype=np.dtype(values.dtype).name))
     return kernels
 
 
-def _layer_of(tensor_name: str, layer_names) -> str:
-    """The Keras layer a tensor came from, by its name parts (QAT adds a 'quant_' prefix)."""
+def _layer_of(tensor_name: str, layer_names, layer_aliases=None) -> str:
+    """The Keras layer a tensor came from, by its name parts (QAT adds a 'quant_' prefix);
+    ``layer_aliases`` maps names of layers QAT made to the layer they came from."""
     parts = [part for part in re.split(r"[/;:]", tensor_name) if part]
+    aliases = dict(layer_aliases or {})
+    if aliases:
+        parts = [("quant_" if part.startswith("quant_") else "")
+                 + aliases.get(part[len("quant_"):] if part.startswith("quant_") else part,
+                               part[len("quant_"):] if part.startswith("quant_") else part)
+                 for part in parts]
     if layer_names:
         known = set(layer_names)
         # Fused names list several layers (conv;bn;relu): prefer the one that owns the weight op.
@@ -180,7 +187,7 @@ def _layer_of(tensor_name: str, layer_names) -> str:
 def verify_tflite(model, *, sparsity: float | None = None, structure: str | None = None,
                   pruned_layers=None, clusters: int | None = None, clustered_layers=None,
                   zero_extra: bool = False, raise_on_failure: bool = False,
-                  model_path=None) -> TfliteVerification:
+                  model_path=None, layer_aliases=None) -> TfliteVerification:
     """Check in the .tflite (a path, or the converted bytes with ``model_path`` naming where they
     go) that every pruned kernel has >= sparsity - 0.01 zeros (and the 2:4 pattern when asked) and
     every clustered kernel <= clusters distinct values per output channel.
@@ -189,7 +196,7 @@ def verify_tflite(model, *, sparsity: float | None = None, structure: str | None
     a failure, not a silent pass.
     """
     names = list(pruned_layers or []) + list(clustered_layers or [])
-    kernels = read_kernels(model, layer_names=names)
+    kernels = read_kernels(model, layer_names=names, layer_aliases=layer_aliases)
     by_layer = {}
     for kernel in kernels:
         by_layer.setdefault(kernel.layer, []).append(kernel)

@@ -46,7 +46,7 @@ def test_a_mini_xception_fine_tunes_with_prune_and_qat(tmp_path):
     np.savez(tmp_path / "val.npz", x=x[96:], y=y[96:])
 
     optimized, record = mobilekit.optimize(tmp_path / "fer_like.keras", tmp_path / "train.npz",
-                                           val=tmp_path / "val.npz", prune=0.5, qat=True, qat_skip_unsupported=True,
+                                           val=tmp_path / "val.npz", prune=0.5, qat=True,
                                            epochs=6, batch_size=16, learning_rate=1e-3, verbose=0)
     assert [step.step for step in record.steps][:2] == ["prune", "qat"]
     prune_step = record.steps[0]
@@ -55,7 +55,11 @@ def test_a_mini_xception_fine_tunes_with_prune_and_qat(tmp_path):
     assert any(kernel.layer.startswith("separable_conv2d") for kernel in prune_step.kernels)
     qat_step = record.steps[1]
     assert qat_step.val_accuracy is not None and np.isfinite(qat_step.train_loss)
-    # SeparableConv2D stays float under QAT; its pruned zeros survive the QAT fine-tuning.
-    assert any("separable_conv2d" in entry for entry in qat_step.params["skipped_layers"])
-    separable = [kernel for kernel in qat_step.kernels if kernel.layer.startswith("separable_conv2d")]
-    assert separable and all(kernel.sparsity >= 0.49 for kernel in separable)
+    # QAT quantizes every layer, as TF-MOT does: each SeparableConv2D is split into a depthwise
+    # and a 1x1 convolution, both traced back to it, and its pruned zeros survive the fine-tuning.
+    assert qat_step.params["skipped_layers"] == []
+    separable_names = sorted(layer.name for layer in model.layers
+                             if isinstance(layer, k.layers.SeparableConv2D))
+    assert sorted(set(qat_step.params["split_layers"].values())) == separable_names
+    separable = [kernel for kernel in qat_step.kernels if kernel.layer in separable_names]
+    assert len(separable) == 4 and all(kernel.sparsity >= 0.49 for kernel in separable)
