@@ -334,12 +334,12 @@ def random_input_shapes(input_shape, input_details, model_path) -> list[list[int
     if len(shapes) != len(input_details):
         raise UsageError(f"--input-shape gives {len(shapes)} shape(s) but {model_path.name} has "
                          f"{len(input_details)} input(s)", hint="give one --input-shape per input, in order")
+    from ..models.tensors import shape_misfit
+
     for shape, detail in zip(shapes, input_details):
-        signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
-        if len(shape) != len(signature) or any(d < 1 or (s >= 0 and d != s) for d, s in zip(shape, signature)):
-            raise UsageError(f"--input-shape {','.join(map(str, shape))} does not fit input "
-                             f"{detail['name']} {format_shape(signature)}",
-                             hint="only its free (?) dimensions can change, to a size of at least 1")
+        problem = shape_misfit(shape, detail)
+        if problem:
+            raise UsageError(f"--input-shape {','.join(map(str, shape))}: {problem}")
     stored = [[int(d) for d in detail["shape"]] for detail in input_details]
     return None if shapes == stored else shapes
 

@@ -104,16 +104,13 @@ def input_shapes(shapes: list[list[int]], details: list[dict]) -> list[tuple]:
     if len(shapes) != len(details):
         raise StageError("inputs", f"inputs.shapes: gives {len(shapes)} shape(s) but the model has "
                                    f"{len(details)} input(s): give one per input, in order")
-    out = []
+    from ..models.tensors import shape_misfit
+
     for index, (shape, detail) in enumerate(zip(shapes, details)):
-        signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
-        shape = [int(d) for d in shape]
-        if len(shape) != len(signature) or any(d < 1 or (s >= 0 and d != s) for d, s in zip(shape, signature)):
-            raise StageError("inputs", f"inputs.shapes[{index}]: shape {shape} does not fit model input "
-                                       f"'{detail['name']}' {signature}: only its free (-1) dimensions "
-                                       "can change, to a size of at least 1")
-        out.append(tuple(shape))
-    return out
+        problem = shape_misfit(shape, detail)
+        if problem:
+            raise StageError("inputs", f"inputs.shapes[{index}]: {problem}")
+    return [tuple(int(d) for d in shape) for shape in shapes]
 
 
 def random_inputs(details: list[dict], seed: int, shapes: list[tuple] | None = None) -> list[np.ndarray]:

@@ -59,3 +59,17 @@ def check_samples_fit(samples: np.ndarray, detail: dict, *, what: str = "data") 
         raise DataError(
             f"{what} has samples of shape {got} but the model input {detail.get('name', '')!r} "
             f"expects {expected}", hint="resize or reshape the data to the model's input")
+
+
+def shape_misfit(shape, detail: dict) -> str | None:
+    """Why ``shape`` cannot be the shape a model input is allocated at, or None when it can: it
+    must have the input's rank and differ from its shape signature only in free (-1)
+    dimensions, each at least 1. The app checks the same rule (benchcore TfliteModel.misfit)."""
+    signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
+    shape = [int(d) for d in shape]
+    if len(shape) != len(signature):
+        return f"shape {shape} has rank {len(shape)} but input {detail['name']} {signature} has rank {len(signature)}"
+    if any(d < 1 or (s >= 0 and d != s) for d, s in zip(shape, signature)):
+        return (f"shape {shape} does not fit input {detail['name']} {signature}: only its free (-1) "
+                "dimensions can change, to a size of at least 1")
+    return None

@@ -91,7 +91,7 @@ def test_bench_random_inputs_run_at_the_input_shape_asked_for(free_conv, tmp_pat
 
 @pytest.mark.parametrize("shape, says", [
     (["1,40,30,3"], "does not fit input"),
-    (["1,40,30"], "does not fit input"),
+    (["1,40,30"], "has rank 3 but input"),
     (["1,0,30,2"], "does not fit input"),
     (["1,40,30,2", "1,4,4,2"], "gives 2 shape(s) but conv.tflite has 1 input(s)"),
     (["1;40;30;2"], "is not a shape"),
