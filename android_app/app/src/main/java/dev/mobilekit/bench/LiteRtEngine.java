@@ -74,10 +74,10 @@ public final class LiteRtEngine implements Engine {
                 applied = AppliedDelegate.as("xnnpack");
                 break;
             case "gpu":
-                applied = initGpu(model, delegate);
+                applied = initGpu(delegate);
                 break;
             case "nnapi":
-                applied = initNnApi(model, delegate);
+                applied = initNnApi(delegate);
                 break;
             default:
                 throw new IllegalArgumentException("unknown delegate " + delegate.name);
@@ -119,7 +119,7 @@ public final class LiteRtEngine implements Engine {
         return options;
     }
 
-    private AppliedDelegate initGpu(File model, BenchRequest.Delegate delegate) {
+    private AppliedDelegate initGpu(BenchRequest.Delegate delegate) {
         String reason;
         try (CompatibilityList compatibility = new CompatibilityList()) {
             if (!compatibility.isDelegateSupportedOnThisDevice()) {
@@ -141,11 +141,11 @@ public final class LiteRtEngine implements Engine {
             reason = "the GPU delegate failed: " + e.getMessage();
             closeDelegates();
         }
-        return fallBack(model, delegate.threads, reason);
+        return fallBack(delegate.threads, reason);
     }
 
     @SuppressWarnings("deprecation")  // NNAPI is deprecated from Android 15; still measured where it exists.
-    private AppliedDelegate initNnApi(File model, BenchRequest.Delegate delegate) {
+    private AppliedDelegate initNnApi(BenchRequest.Delegate delegate) {
         String reason = nnApiUnusable(Build.VERSION.SDK_INT, NnApiDevices.declared(new File("/")),
                 delegate.nnapiAccelerator);
         if (reason == null) {
@@ -182,7 +182,7 @@ public final class LiteRtEngine implements Engine {
                 closeDelegates();
             }
         }
-        return fallBack(model, delegate.threads, reason);
+        return fallBack(delegate.threads, reason);
     }
 
     /**
@@ -213,7 +213,7 @@ public final class LiteRtEngine implements Engine {
         return null;
     }
 
-    private AppliedDelegate fallBack(File model, int threads, String reason) {
+    private AppliedDelegate fallBack(int threads, String reason) {
         Log.w(TAG, "falling back to XNNPACK: " + reason);
         interpreter = open(cpuOptions(threads, true));
         return new AppliedDelegate("xnnpack", reason);
