@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_convert.py", "bench_host_overhead.py", "bench_telemetry.py", "bench_adb.py", "bench_optimize.py"]
+BENCHMARKS = ["bench_convert.py", "bench_host_overhead.py", "bench_telemetry.py", "bench_adb.py", "bench_optimize.py",
+              "bench_onednn.py"]
 
 
 def main() -> int:

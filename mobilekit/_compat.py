@@ -1,9 +1,10 @@
 """The one place that picks tf_keras and LiteRT and hides version differences.
 
 TF-MOT works only with Keras 2 (tf_keras), so ``TF_USE_LEGACY_KERAS=1`` must be set before
-TensorFlow is first imported. Every module gets TensorFlow, Keras and the LiteRT interpreter from
-here; nothing else imports ``tensorflow`` or ``tf_keras`` directly. LiteRT loads without TensorFlow,
-so inspecting or running a ``.tflite`` never pays for a TensorFlow import.
+TensorFlow is first imported, and so must ``TF_ENABLE_ONEDNN_OPTS=0`` (see below). Every module
+gets TensorFlow, Keras and the LiteRT interpreter from here; nothing else imports ``tensorflow`` or
+``tf_keras`` directly. LiteRT loads without TensorFlow, so inspecting or running a ``.tflite``
+never pays for a TensorFlow import.
 """
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ import tempfile
 import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# TensorFlow's oneDNN kernels off unless the user chose: oneDNN's weight gradient of a 1x1 strided
+# convolution on fewer than 16 channels (fer's emotion model) writes past its buffer and kills
+# training with a segfault or "double free or corruption". Off costs nothing measurable here
+# (bench/bench_onednn.py); conversion's calibration and the host benchmark run LiteRT anyway. Set
+# for every process, not only training ones: TensorFlow reads it once, when it loads, and a process
+# may convert or evaluate before it trains (sweep, the Python API).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # TensorFlow's C++ start-up chatter is noise for a CLI user; --debug turns it back on.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -76,6 +84,18 @@ def _quiet_native_stderr():
             sys.stderr.flush()
             os.dup2(saved_fd, 2)
             os.close(saved_fd)
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow's oneDNN kernels are on in this process; None before TensorFlow loads.
+
+    TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads: this is the setting in force, not
+    the variable's current value."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,6 +181,9 @@ class ToolVersions:
     tf_keras: str | None = None
     tensorflow_model_optimization: str | None = None
     keras: str | None = None  # Keras 3, when it loaded the source model
+    # TensorFlow's oneDNN kernels on in the process that made the record (TF_ENABLE_ONEDNN_OPTS as
+    # TensorFlow read it); None where TensorFlow never loaded.
+    onednn: bool | None = None
 
     def __getitem__(self, key: str):
         """Read like the JSON record it is written as: ``versions["tensorflow"]``."""
@@ -186,6 +209,7 @@ def tool_versions(include_tf: bool = True) -> ToolVersions:
                 setattr(versions, key, version(dist))
             except PackageNotFoundError:
                 pass
+        versions.onednn = onednn_enabled()
     return versions
 
 

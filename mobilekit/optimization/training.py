@@ -145,6 +145,53 @@ def unwrapped_name(layer) -> str:
     return getattr(layer, "layer", layer).name
 
 
+# oneDNN's weight gradient of a 1x1 convolution with a stride writes past its workspace when the
+# input has fewer channels than its 16-wide block (NHWC): training such a layer (fer's emotion
+# model: 8 channels, stride 2) dies with a segfault or "double free or corruption".
+ONEDNN_RISKY_CHANNELS = 16
+
+
+def onednn_risky_layers(model) -> list[str]:
+    """Trainable layers of ``model`` (unwrapped) whose training can crash oneDNN: plain Conv2D,
+    1x1 kernel, a stride > 1, channels last, fewer than ``ONEDNN_RISKY_CHANNELS`` input channels.
+    Named as ``conv2d_3 (1x1, stride 2, 8 input channels)``."""
+    from .._compat import keras
+
+    k = keras()
+    found = []
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, k.Model):
+            found.extend(onednn_risky_layers(inner))
+            continue
+        if (not isinstance(inner, k.layers.Conv2D) or isinstance(inner, k.layers.Conv2DTranspose)
+                or not inner.trainable or tuple(inner.kernel_size) != (1, 1)
+                or max(inner.strides) <= 1 or inner.data_format != "channels_last"):
+            continue
+        channels = layer.input_shape[-1] if not isinstance(layer.input_shape, list) else None
+        if channels is not None and channels < ONEDNN_RISKY_CHANNELS:
+            found.append(f"{inner.name} (1x1, stride {max(inner.strides)}, {channels} input channels)")
+    return found
+
+
+def warn_if_onednn_risky(model, *, step: str, stream=None) -> str | None:
+    """With TensorFlow's oneDNN kernels on (the user's TF_ENABLE_ONEDNN_OPTS=1, or TensorFlow loaded
+    before mobilekit set it to 0) and a layer in the crash's scope, the line saying so, printed on
+    stderr before training starts (a segfault prints nothing of its own); else None."""
+    from .._compat import onednn_enabled
+
+    if not onednn_enabled():
+        return None
+    risky = onednn_risky_layers(model)
+    if not risky:
+        return None
+    note = (f"oneDNN is on in this process (TF_ENABLE_ONEDNN_OPTS=1, or TensorFlow loaded before "
+            f"mobilekit): training {', '.join(risky)} can crash it with a segfault or 'double free "
+            "or corruption'; set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow loads")
+    print(f"[{step}] warning: {note}", file=stream or sys.stderr, flush=True)
+    return note
+
+
 # ------------------------------------------------------------------------------------------- data
 
 class CheckedData(tuple):
@@ -321,6 +368,7 @@ def fit(model, train, val, settings: FitSettings, *, step: str, callbacks=(), lo
         callbacks.append(epoch_line_callback(step, settings.epochs))
     if settings.seed is not None:
         k.utils.set_random_seed(settings.seed)
+    warn_if_onednn_risky(model, step=step)
     try:
         history = model.fit(x_train, y_train, validation_data=val, epochs=settings.epochs,
                             batch_size=settings.batch_size, callbacks=callbacks, verbose=0,
