@@ -50,7 +50,6 @@ def evaluate(model_path, data, *, reference=None, head: str | None = None,
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
     _check_reference_kind(reference)
-    from ..data import load_labelled
     from ..models.tflite import open_interpreter, output_names, read_tflite, run_all_outputs
 
     started = time.perf_counter()
@@ -64,19 +63,14 @@ def evaluate(model_path, data, *, reference=None, head: str | None = None,
     output_detail = interpreter.get_output_details()[head_index]
     # Labels checked against the classes the model scores before any inference, as bench does.
     classes = int(np.prod(output_detail["shape"][1:]))
-    if len(inputs) == 1:
-        x, y = load_labelled(data, input_shape=input_shapes[0], normalize=normalize, limit=limit,
-                             classes=classes if classes > 1 else None)
-        fed = x
-    else:  # one .npz array per input, named after it, and y
-        from ..data.loaders import load_named_inputs
-        from ..models.tflite import input_names
+    from ..data.loaders import load_labelled_inputs
+    from ..models.tflite import input_names
 
-        x, y = load_named_inputs(data, dict(zip(input_names(interpreter), input_shapes)),
-                                 limit=limit, labelled=True)
-        y = class_labels(y, count=len(next(iter(x.values()))),
-                      classes=classes if classes > 1 else None, where=f"labels in {data}")
-        fed = list(x.values())
+    # One input: an array; several: one .npz array per input, named after it, and y.
+    x, y = load_labelled_inputs(data, dict(zip(input_names(interpreter), input_shapes)),
+                                normalize=normalize, limit=limit,
+                                classes=classes if classes > 1 else None)
+    fed = list(x.values()) if isinstance(x, dict) else x
     outputs, used_batch = run_all_outputs(interpreter, fed, batch_size=batch_size, progress=progress,
                                           where=str(model_path))
     accuracy = accuracy_from_outputs(outputs[names[head_index]], y)

@@ -307,19 +307,14 @@ def _input_order(model, samples) -> list | None:
 def labelled_inputs(loaded, data, *, normalize=None, limit=None):
     """(x, y) to score a model on: ``x`` an array for a single-input model, a {input name: array}
     dict for several (an .npz with one array per input, named after it, and y)."""
-    from ..data import load_labelled
-    from ..data.labels import class_labels
-    from ..data.loaders import load_named_inputs
+    from ..data.loaders import load_labelled_inputs
 
     shapes = loaded.input_shapes()
-    if len(shapes) == 1:
-        return load_labelled(data, input_shape=shapes[0], normalize=normalize, limit=limit)
-    if normalize is not None and normalize != "none":
+    if len(shapes) > 1 and normalize is not None and normalize != "none":
         raise UsageError(f"--normalize {normalize} applies to image folders; a model with "
                          f"{len(shapes)} inputs reads an .npz used as stored")
-    x, y = load_named_inputs(data, dict(zip(loaded.input_names(), shapes)), limit=limit,
-                             labelled=True, what="data")
-    return x, class_labels(y, count=sample_count(x), where=f"labels in {data}")
+    return load_labelled_inputs(data, dict(zip(loaded.input_names(), shapes)),
+                                normalize=normalize, limit=limit)
 
 
 def calibrate(converter, samples, loaded, *, io_type: str = "float32") -> Calibrated:

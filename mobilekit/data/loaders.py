@@ -146,6 +146,17 @@ def load_named_inputs(spec, inputs: dict, *, limit=None, labelled=False, what="d
     return samples, y
 
 
+def load_labelled_inputs(data, inputs: dict, *, normalize=None, limit=None, classes=None):
+    """(x, y) to score a model on, for any number of inputs: ``inputs`` maps each input's name to
+    its shape. One input: ``x`` an array, as ``load_labelled`` reads it. Several: ``x`` a
+    {input name: array} dict from an .npz with one array per input, named after it, and y."""
+    if len(inputs) == 1:
+        return load_labelled(data, input_shape=next(iter(inputs.values())), normalize=normalize,
+                             limit=limit, classes=classes)
+    x, y = load_named_inputs(data, inputs, limit=limit, labelled=True)
+    return x, class_labels(y, count=sample_count(x), classes=classes, where=f"labels in {data}")
+
+
 def sample_count(samples) -> int:
     """Rows in an array of samples, or in the arrays of a {input name: array} dict."""
     if isinstance(samples, dict):

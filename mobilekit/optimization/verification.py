@@ -164,12 +164,7 @@ def _layer_of(tensor_name: str, layer_names, layer_aliases=None) -> str:
     """The Keras layer a tensor came from, by its name parts (QAT adds a 'quant_' prefix);
     ``layer_aliases`` maps names of layers QAT made to the layer they came from."""
     parts = [part for part in re.split(r"[/;:]", tensor_name) if part]
-    aliases = dict(layer_aliases or {})
-    if aliases:
-        parts = [("quant_" if part.startswith("quant_") else "")
-                 + aliases.get(part[len("quant_"):] if part.startswith("quant_") else part,
-                               part[len("quant_"):] if part.startswith("quant_") else part)
-                 for part in parts]
+    aliases = layer_aliases or {}
     if layer_names:
         known = set(layer_names)
         # Fused names list several layers (conv;bn;relu): prefer the one that owns the weight op.
@@ -177,6 +172,7 @@ def _layer_of(tensor_name: str, layer_names, layer_aliases=None) -> str:
                   if re.match(r"(Conv2D|MatMul|depthwise|conv2d_transpose|Tensordot)", parts[i])]
         for part in owners + parts:
             candidate = part[len("quant_"):] if part.startswith("quant_") else part
+            candidate = aliases.get(candidate, candidate)
             if candidate in known:
                 return candidate
             if part.startswith("prune_low_magnitude_") and part[20:] in known:

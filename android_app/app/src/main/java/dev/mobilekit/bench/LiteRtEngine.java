@@ -224,7 +224,7 @@ public final class LiteRtEngine implements Engine {
         List<TensorSpec> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Tensor t = input ? interpreter.getInputTensor(i) : interpreter.getOutputTensor(i);
-            out.add(new TensorSpec(t.name(), dtype(t.dataType(), t.name()), t.shape(), t.shapeSignature()));
+            out.add(new TensorSpec(t.name(), dtype(t.dataType(), t.name()), t.shape()));
         }
         return Collections.unmodifiableList(out);
     }

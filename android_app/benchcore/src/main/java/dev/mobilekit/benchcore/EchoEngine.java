@@ -30,11 +30,11 @@ public final class EchoEngine implements Engine {
     /** As LiteRT's engine: free dimensions take the given shapes, the rest must match. */
     @Override
     public AppliedDelegate init(File model, BenchRequest.Delegate delegate, List<int[]> inputShapes) throws Exception {
-        List<TfliteModel.Input> declared = read(model);
+        JSONArray list = json(model).getJSONArray("echo_inputs");
+        List<TfliteModel.Input> declared = read(list);
         if (inputShapes != null && inputShapes.size() != declared.size()) {
             throw new IllegalArgumentException(inputShapes.size() + " shapes for " + declared.size() + " inputs");
         }
-        JSONArray list = json(model).getJSONArray("echo_inputs");
         List<TensorSpec> in = new ArrayList<>();
         List<TensorSpec> out = new ArrayList<>();
         for (int i = 0; i < declared.size(); i++) {
@@ -48,8 +48,8 @@ public final class EchoEngine implements Engine {
                 shape = inputShapes.get(i);
             }
             DType dtype = DType.fromName(list.getJSONObject(i).getString("dtype"));
-            in.add(new TensorSpec(input.name, dtype, shape, input.signature()));
-            out.add(new TensorSpec("echo_" + input.name, dtype, shape, input.signature()));
+            in.add(new TensorSpec(input.name, dtype, shape));
+            out.add(new TensorSpec("echo_" + input.name, dtype, shape));
         }
         inputs = in;
         outputs = out;
@@ -64,7 +64,7 @@ public final class EchoEngine implements Engine {
     @Override
     public List<TfliteModel.Input> declaredInputs(File model) {
         try {
-            return read(model);
+            return read(json(model).getJSONArray("echo_inputs"));
         } catch (Exception e) {
             return null; // init reports it
         }
@@ -74,8 +74,7 @@ public final class EchoEngine implements Engine {
         return new JSONObject(new String(Files.readAllBytes(model.toPath()), StandardCharsets.UTF_8));
     }
 
-    private static List<TfliteModel.Input> read(File model) throws Exception {
-        JSONArray list = json(model).getJSONArray("echo_inputs");
+    private static List<TfliteModel.Input> read(JSONArray list) throws Exception {
         List<TfliteModel.Input> out = new ArrayList<>();
         for (int i = 0; i < list.length(); i++) {
             JSONObject t = list.getJSONObject(i);

@@ -7,33 +7,15 @@ public final class TensorSpec {
     public final String name;
     public final DType dtype;
     private final int[] shape;
-    private final int[] signature;
 
     public TensorSpec(String name, DType dtype, int[] shape) {
-        this(name, dtype, shape, null);
-    }
-
-    /** {@code signature}: the shape signature, -1 for a free dimension; null when all are fixed. */
-    public TensorSpec(String name, DType dtype, int[] shape, int[] signature) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
-        this.signature = signature == null || signature.length != shape.length ? this.shape : signature.clone();
     }
 
-    /** The allocated shape. */
     public int[] shape() {
         return shape.clone();
-    }
-
-    /** The shape signature: -1 where the model leaves a dimension free, else the shape. */
-    public int[] signature() {
-        return signature.clone();
-    }
-
-    /** Whether dimension {@code d} is free in the model (its allocated size then came from the data). */
-    public boolean isFree(int d) {
-        return signature[d] < 0;
     }
 
     /** The batch dimension; a dynamic (-1) or missing batch counts as 1. */
